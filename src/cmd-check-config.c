@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* PLACEHOLDER: replaced by the module owner. */
+#include "commands.h"
+#include "log.h"
+
+int cmd_check_config(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return log_error_errno(-EOPNOTSUPP, "'check-config' is not implemented yet");
+}
