@@ -1,3 +1,196 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* BPF-only helpers shared by trace.bpf.c and enforce.bpf.c. */
+/*
+ * BPF-only helpers shared by trace.bpf.c and enforce.bpf.c: task identity,
+ * CO-RE reads of the exe and of sockets, counters, reserve-or-count-drop.
+ * Include after vmlinux.h, bpf_helpers.h and aegis.h.
+ */
 #pragma once
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+
+#ifndef AF_INET
+#define AF_INET 2
+#endif
+#ifndef AF_INET6
+#define AF_INET6 10
+#endif
+#define AEGIS_S_IFMT 00170000
+#define AEGIS_S_IFSOCK 0140000
+#define AEGIS_TCP_LISTEN 10
+#define AEGIS_PF_KTHREAD 0x00200000
+
+/* Per-CPU counters, indexed by enum aegis_counter; userspace sums over CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, AEGIS_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline void cnt_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
+
+	/* per-CPU slot and programs do not preempt each other on one CPU */
+	if (v)
+		*v += 1;
+}
+
+/* An endpoint as it travels in records: address in network order, port in host order. */
+struct endpoint {
+	__u8 addr[16];
+	__u16 port;
+	__u8 family;
+	__u8 pad;
+};
+
+static __always_inline bool is_v4_mapped(const __u8 *a)
+{
+	/* ::ffff:a.b.c.d */
+	return !a[0] && !a[1] && !a[2] && !a[3] && !a[4] && !a[5] && !a[6] && !a[7] && !a[8] &&
+	       !a[9] && a[10] == 0xff && a[11] == 0xff;
+}
+
+/* v4-mapped v6 (::ffff:a.b.c.d) becomes AF_INET with the address in the first 4 bytes. */
+static __always_inline void endpoint_unmap(struct endpoint *ep)
+{
+	if (ep->family != AF_INET6 || !is_v4_mapped(ep->addr))
+		return;
+	ep->family = AF_INET;
+	__builtin_memcpy(ep->addr, ep->addr + 12, 4);
+	__builtin_memset(ep->addr + 4, 0, 12);
+}
+
+/* Parses a sockaddr_in/in6 (user memory when user, else kernel). 0 on success. */
+static __always_inline int endpoint_from_sockaddr(struct endpoint *ep, const void *sa, __u32 len,
+						  bool user)
+{
+	union {
+		struct sockaddr_in in;
+		struct sockaddr_in6 in6;
+	} u = {};
+	long r;
+
+	if (!sa || len < sizeof(struct sockaddr_in))
+		return -1;
+	/* constant read sizes keep the verifier happy and never read past the caller's buffer */
+	if (len >= sizeof(struct sockaddr_in6))
+		r = user ? bpf_probe_read_user(&u, sizeof(struct sockaddr_in6), sa) :
+			   bpf_probe_read_kernel(&u, sizeof(struct sockaddr_in6), sa);
+	else
+		r = user ? bpf_probe_read_user(&u, sizeof(struct sockaddr_in), sa) :
+			   bpf_probe_read_kernel(&u, sizeof(struct sockaddr_in), sa);
+	if (r < 0)
+		return -1;
+	__builtin_memset(ep, 0, sizeof(*ep));
+	if (u.in.sin_family == AF_INET) {
+		ep->family = AF_INET;
+		ep->port = bpf_ntohs(u.in.sin_port);
+		__builtin_memcpy(ep->addr, &u.in.sin_addr.s_addr, 4);
+		return 0;
+	}
+	if (u.in6.sin6_family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		ep->family = AF_INET6;
+		ep->port = bpf_ntohs(u.in6.sin6_port);
+		__builtin_memcpy(ep->addr, &u.in6.sin6_addr, 16);
+		endpoint_unmap(ep);
+		return 0;
+	}
+	return -1;
+}
+
+/* The struct file behind fd in task's file table, or NULL. */
+static __always_inline struct file *task_fd_file(struct task_struct *task, int fd)
+{
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+
+	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) < 0)
+		return NULL;
+	return f;
+}
+
+/*
+ * The sock behind fd if it is an AF_INET/AF_INET6 TCP or UDP socket, else
+ * NULL; *ret_ino gets the socket inode number (unique per socket, unlike the
+ * sock pointer, which is reused after free).
+ */
+static __always_inline struct sock *task_fd_inet_sock(struct task_struct *task, int fd,
+						      __u64 *ret_ino)
+{
+	struct file *f = task_fd_file(task, fd);
+	struct socket *sock;
+	struct sock *sk;
+	__u16 family, proto;
+
+	if (!f)
+		return NULL;
+	if ((BPF_CORE_READ(f, f_inode, i_mode) & AEGIS_S_IFMT) != AEGIS_S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return NULL;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family != AF_INET && family != AF_INET6)
+		return NULL;
+	proto = BPF_CORE_READ(sk, sk_protocol);
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return NULL;
+	if (ret_ino)
+		*ret_ino = BPF_CORE_READ(f, f_inode, i_ino);
+	return sk;
+}
+
+/*
+ * Local and remote endpoints of sk. A v6 socket talking to a v4(-mapped)
+ * peer is reported as AF_INET on both sides.
+ */
+static __always_inline void sock_endpoints(struct sock *sk, struct endpoint *local,
+					   struct endpoint *remote)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	__builtin_memset(local, 0, sizeof(*local));
+	__builtin_memset(remote, 0, sizeof(*remote));
+	local->port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	remote->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == AF_INET6) {
+		BPF_CORE_READ_INTO(&local->addr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&remote->addr, sk, __sk_common.skc_v6_daddr);
+		local->family = remote->family = AF_INET6;
+		endpoint_unmap(local);
+		endpoint_unmap(remote);
+		return;
+	}
+	local->family = remote->family = AF_INET;
+	BPF_CORE_READ_INTO((__u32 *)local->addr, sk, __sk_common.skc_rcv_saddr);
+	BPF_CORE_READ_INTO((__u32 *)remote->addr, sk, __sk_common.skc_daddr);
+}
+
+/* Identity of the current task (the one in the syscall/tracepoint). */
+static __always_inline void fill_task(struct aegis_task *t, struct task_struct *task)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u64 ug = bpf_get_current_uid_gid();
+	struct file *exe;
+
+	t->pid = id >> 32;
+	t->tid = (__u32)id;
+	t->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	t->uid = (__u32)ug;
+	t->gid = ug >> 32;
+	t->pad = 0;
+	t->start_time = BPF_CORE_READ(task, group_leader, start_time);
+	t->cgroup_id = bpf_get_current_cgroup_id();
+	exe = BPF_CORE_READ(task, mm, exe_file);
+	t->exe_ino = exe ? BPF_CORE_READ(exe, f_inode, i_ino) : 0;
+	t->exe_dev = exe ? BPF_CORE_READ(exe, f_inode, i_sb, s_dev) : 0;
+	t->pad2 = 0;
+	bpf_get_current_comm(t->comm, sizeof(t->comm));
+}

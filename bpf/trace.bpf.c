@@ -1,8 +1,729 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* PLACEHOLDER: replaced by the module owner. */
+/*
+ * Observation programs: exec/exit, outbound connect (TCP/UDP, v4/v6), accept,
+ * listen, and UDP sends to new destinations. Records go to one ring buffer
+ * (formats in aegis.h).
+ *
+ * Every event source has a classic-tracepoint variant (the complete baseline:
+ * some kernels have no kprobes and lockdown refuses fentry) and, where the
+ * kernel offers it, a cheaper variant (tp_btf, fexit). Userspace (bpf-loader.c)
+ * probes at start-up and disables the losers with bpf_program__set_autoload().
+ * Entry points are thin; the logic is in the always_inline helpers.
+ */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 #include "aegis.h"
 #include "common.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* Tunables, set by userspace before load. */
+const volatile __u64 dedup_ns = 0; /* in-kernel dedup window; 0 disables */
+const volatile __u64 wakeup_bytes = 0; /* force a wakeup past this much unread data; 0 = always */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20); /* resized from config global.ringbuf_size */
+} rb SEC(".maps");
+
+/* Scratch for building the exe path backwards (2x so every masked write stays in bounds). */
+struct path_buf {
+	char buf[2 * AEGIS_PATH_MAX];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_buf);
+} scratch SEC(".maps");
+
+enum pending_kind {
+	PEND_CONNECT = 1,
+	PEND_SEND,
+	PEND_LISTEN,
+};
+
+/* Syscall entry state, per thread, for the tracepoint variants' exit half. */
+struct pending {
+	__u64 sk;
+	struct endpoint dst;
+	__u32 suppressed;
+	__u8 kind;
+	__u8 proto;
+	__u16 pad;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct pending);
+} pending SEC(".maps");
+
+/* In-kernel dedup: (process, proto, direction, remote addr, port) -> window state. */
+struct dedup_key {
+	__u64 start_time;
+	__u32 tgid;
+	__u8 proto;
+	__u8 direction;
+	__u8 family;
+	__u8 pad;
+	__u8 addr[16];
+	__u16 port;
+	__u16 pad2;
+	__u32 pad3;
+};
+struct dedup_val {
+	__u64 last_ns; /* when the last record for this key was emitted */
+	__u64 suppressed; /* repeats since then */
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct dedup_key);
+	__type(value, struct dedup_val);
+} dedup SEC(".maps");
+
+/* UDP destinations a socket already sent to: (socket inode, addr, port). */
+struct sock_dst_key {
+	__u64 ino;
+	struct endpoint dst;
+	__u32 pad;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct sock_dst_key);
+	__type(value, __u8);
+} udp_seen SEC(".maps");
+
+/* Sockets already reported as listening (fexit variant), by socket inode. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u8);
+} listen_seen SEC(".maps");
+
+/* A connection event before it becomes a record. */
+struct conn {
+	struct endpoint src;
+	struct endpoint dst;
+	__s32 result;
+	__u32 suppressed;
+	__u8 direction;
+	__u8 proto;
+	__u8 flags;
+};
+
+/*
+ * Batched wakeups: waking the consumer per record costs more than the
+ * record itself; userspace polls on a short timer, so only wake it early when
+ * a backlog builds up.
+ */
+static __always_inline __u64 rb_flags(void)
+{
+	if (!wakeup_bytes)
+		return 0;
+	return bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
+									    BPF_RB_NO_WAKEUP;
+}
+
+static __always_inline void *rb_reserve(__u64 size)
+{
+	void *p = bpf_ringbuf_reserve(&rb, size, 0);
+
+	if (!p)
+		cnt_inc(AEGIS_CNT_DROPS);
+	return p;
+}
+
+static __always_inline void rb_submit(void *p)
+{
+	bpf_ringbuf_submit(p, rb_flags());
+	cnt_inc(AEGIS_CNT_EVENTS);
+}
+
+/*
+ * True when this event repeats a key seen within dedup_ns: it is counted and
+ * folded. Otherwise the window restarts and *ret_suppressed gets the repeats
+ * folded since the last record.
+ */
+static __always_inline bool dedup_fold(struct task_struct *task, __u8 proto, __u8 direction,
+				       const struct endpoint *remote, __u32 *ret_suppressed)
+{
+	struct dedup_key k = {};
+	struct dedup_val *v, nv = {};
+	__u64 now;
+
+	*ret_suppressed = 0;
+	if (!dedup_ns)
+		return false;
+	k.start_time = BPF_CORE_READ(task, group_leader, start_time);
+	k.tgid = bpf_get_current_pid_tgid() >> 32;
+	k.proto = proto;
+	k.direction = direction;
+	k.family = remote->family;
+	__builtin_memcpy(k.addr, remote->addr, 16);
+	k.port = remote->port;
+	now = bpf_ktime_get_ns();
+	v = bpf_map_lookup_elem(&dedup, &k);
+	if (v && now - v->last_ns < dedup_ns) {
+		__sync_fetch_and_add(&v->suppressed, 1);
+		cnt_inc(AEGIS_CNT_DEDUP);
+		return true;
+	}
+	if (v) {
+		/* not atomic against a concurrent repeat: at worst one count is lost */
+		*ret_suppressed = v->suppressed;
+		v->suppressed = 0;
+		v->last_ns = now;
+		return false;
+	}
+	nv.last_ns = now;
+	bpf_map_update_elem(&dedup, &k, &nv, BPF_ANY);
+	return false;
+}
+
+static __always_inline int emit_conn(const struct conn *c)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct aegis_rec_conn *r;
+
+	r = rb_reserve(sizeof(*r));
+	if (!r)
+		return 0;
+	r->type = AEGIS_REC_CONN;
+	r->direction = c->direction;
+	r->proto = c->proto;
+	r->family = c->dst.family ? c->dst.family : c->src.family;
+	r->flags = c->flags;
+	r->ts = bpf_ktime_get_boot_ns();
+	fill_task(&r->task, task);
+	__builtin_memcpy(r->saddr, c->src.addr, 16);
+	__builtin_memcpy(r->daddr, c->dst.addr, 16);
+	r->sport = c->src.port;
+	r->dport = c->dst.port;
+	r->result = c->result;
+	r->suppressed = c->suppressed;
+	r->pad = 0;
+	rb_submit(r);
+	return 0;
+}
+
+/* ---- exec / exit ---------------------------------------------------------------------- */
+
+/*
+ * Absolute path of f, walked from the dentry up across mounts (as d_path()
+ * does, without the chroot check) into rec->path.
+ */
+static __always_inline void exe_path(struct aegis_rec_exec *rec, struct file *f)
+{
+	struct path_buf *pb;
+	struct dentry *d, *leaf, *root, *parent;
+	struct vfsmount *vmnt;
+	struct mount *mnt, *mp;
+	__u32 zero = 0, pos = AEGIS_PATH_MAX - 1, len;
+	bool complete = false;
+	struct qstr name;
+
+	rec->path[0] = 0;
+	rec->path_len = 0;
+	pb = bpf_map_lookup_elem(&scratch, &zero);
+	if (!pb || !f)
+		return;
+	leaf = d = BPF_CORE_READ(f, f_path.dentry);
+	vmnt = BPF_CORE_READ(f, f_path.mnt);
+	mnt = container_of(vmnt, struct mount, mnt);
+	for (int i = 0; i < AEGIS_PATH_DEPTH; i++) {
+		root = BPF_CORE_READ(vmnt, mnt_root);
+		parent = BPF_CORE_READ(d, d_parent);
+		if (d == root || d == parent) {
+			mp = BPF_CORE_READ(mnt, mnt_parent);
+			if (d != root || mnt == mp) {
+				complete = true;
+				break;
+			}
+			/* crossing a mount point: continue from where it is mounted */
+			d = BPF_CORE_READ(mnt, mnt_mountpoint);
+			mnt = mp;
+			vmnt = &mp->mnt;
+			continue;
+		}
+		name = BPF_CORE_READ(d, d_name);
+		len = name.len & (AEGIS_PATH_MAX - 1);
+		if (len + 1 > pos)
+			break;
+		pos -= len + 1;
+		pos &= AEGIS_PATH_MAX - 1;
+		pb->buf[pos] = '/';
+		bpf_probe_read_kernel(&pb->buf[pos + 1], len, name.name);
+		d = parent;
+	}
+	if (!complete)
+		rec->flags |= AEGIS_EXEC_PATH_TRUNC;
+	if (!BPF_CORE_READ(leaf, d_hash.pprev) && leaf != BPF_CORE_READ(leaf, d_parent))
+		rec->flags |= AEGIS_EXEC_EXE_DELETED;
+	len = (AEGIS_PATH_MAX - 1 - pos) & (AEGIS_PATH_MAX - 1);
+	if (!len) {
+		rec->path[0] = '/';
+		rec->path[1] = 0;
+		rec->path_len = 1;
+		return;
+	}
+	bpf_probe_read_kernel(rec->path, len, &pb->buf[pos & (AEGIS_PATH_MAX - 1)]);
+	rec->path[len] = 0;
+	rec->path_len = len;
+}
+
+static __always_inline void exec_argv(struct aegis_rec_exec *rec, struct mm_struct *mm)
+{
+	unsigned long start = BPF_CORE_READ(mm, arg_start), end = BPF_CORE_READ(mm, arg_end);
+	__u64 len = end > start ? end - start : 0;
+
+	if (len > AEGIS_ARGV_MAX) {
+		len = AEGIS_ARGV_MAX;
+		rec->flags |= AEGIS_EXEC_ARGV_TRUNC;
+	}
+	rec->argv_len = 0;
+	if (!len || bpf_probe_read_user(rec->argv, len, (void *)start) < 0)
+		return;
+	rec->argv_len = len;
+	/* a cut argument still ends in NUL */
+	if (rec->flags & AEGIS_EXEC_ARGV_TRUNC)
+		rec->argv[AEGIS_ARGV_MAX - 1] = 0;
+}
+
+static __always_inline int handle_exec(const char *filename)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct mm_struct *mm = BPF_CORE_READ(task, mm);
+	struct aegis_rec_exec *rec;
+	long n;
+
+	rec = rb_reserve(sizeof(*rec));
+	if (!rec)
+		return 0;
+	rec->type = AEGIS_REC_EXEC;
+	rec->flags = 0;
+	rec->ts = bpf_ktime_get_boot_ns();
+	fill_task(&rec->task, task);
+	rec->pad = 0;
+	n = bpf_probe_read_kernel_str(rec->filename, sizeof(rec->filename), filename);
+	rec->filename_len = n > 0 ? n - 1 : 0;
+	if (n <= 0)
+		rec->filename[0] = 0;
+	exe_path(rec, BPF_CORE_READ(mm, exe_file));
+	exec_argv(rec, mm);
+	rb_submit(rec);
+	return 0;
+}
+
+static __always_inline int handle_exit(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct aegis_rec_exit *rec;
+
+	/* only when the last thread of the group exits (signal->live dropped to 0) */
+	if (BPF_CORE_READ(task, signal, live.counter) != 0)
+		return 0;
+	rec = rb_reserve(sizeof(*rec));
+	if (!rec)
+		return 0;
+	rec->type = AEGIS_REC_EXIT;
+	rec->exit_code = BPF_CORE_READ(task, exit_code);
+	rec->ts = bpf_ktime_get_boot_ns();
+	fill_task(&rec->task, task);
+	rb_submit(rec);
+	return 0;
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int tp_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	return handle_exec((const char *)ctx + (ctx->__data_loc_filename & 0xFFFF));
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(btf_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	return handle_exec(BPF_CORE_READ(bprm, filename));
+}
+
+SEC("tracepoint/sched/sched_process_exit")
+int tp_exit(void *ctx)
+{
+	return handle_exit();
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(btf_exit, struct task_struct *p)
+{
+	return handle_exit();
+}
+
+/* ---- connect / UDP send / listen: tracepoint variants (enter stashes, exit emits) ---- */
+
+static __always_inline int stash(__u8 kind, struct sock *sk, const struct endpoint *dst,
+				 __u32 suppressed)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending p = {};
+
+	p.sk = (__u64)sk;
+	p.dst = *dst;
+	p.suppressed = suppressed;
+	p.kind = kind;
+	p.proto = BPF_CORE_READ(sk, sk_protocol);
+	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int connect_enter(int fd, const void *uaddr, __u32 addrlen)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct endpoint dst;
+	struct sock *sk;
+	__u32 suppressed;
+
+	if (endpoint_from_sockaddr(&dst, uaddr, addrlen, true) < 0)
+		return 0;
+	sk = task_fd_inet_sock(task, fd, NULL);
+	if (!sk)
+		return 0;
+	if (dedup_fold(task, BPF_CORE_READ(sk, sk_protocol), AEGIS_DIR_OUT, &dst, &suppressed))
+		return 0;
+	return stash(PEND_CONNECT, sk, &dst, suppressed);
+}
+
+/* Unconnected-socket sends: one record per (socket, destination), then process dedup. */
+static __always_inline int send_enter(int fd, const void *uaddr, __u32 addrlen)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct sock_dst_key k = {};
+	struct sock *sk;
+	__u32 suppressed;
+	__u8 one = 1;
+
+	if (!uaddr || endpoint_from_sockaddr(&k.dst, uaddr, addrlen, true) < 0)
+		return 0;
+	sk = task_fd_inet_sock(task, fd, &k.ino);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP)
+		return 0;
+	if (bpf_map_lookup_elem(&udp_seen, &k))
+		return 0;
+	bpf_map_update_elem(&udp_seen, &k, &one, BPF_ANY);
+	if (dedup_fold(task, IPPROTO_UDP, AEGIS_DIR_OUT, &k.dst, &suppressed))
+		return 0;
+	return stash(PEND_SEND, sk, &k.dst, suppressed);
+}
+
+static __always_inline int sendmsg_enter(int fd, const struct user_msghdr *umsg)
+{
+	struct user_msghdr m;
+
+	if (!umsg || bpf_probe_read_user(&m, sizeof(m), umsg) < 0)
+		return 0;
+	return send_enter(fd, m.msg_name, m.msg_namelen);
+}
+
+static __always_inline int listen_enter(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct endpoint none = {};
+	struct sock *sk;
+
+	sk = task_fd_inet_sock(task, fd, NULL);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	/* listen() on a listening socket only changes the backlog */
+	if (BPF_CORE_READ(sk, __sk_common.skc_state) == AEGIS_TCP_LISTEN)
+		return 0;
+	return stash(PEND_LISTEN, sk, &none, 0);
+}
+
+static __always_inline int pending_exit(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct endpoint remote;
+	struct pending *p;
+	struct conn c = {};
+
+	p = bpf_map_lookup_elem(&pending, &tid);
+	if (!p)
+		return 0;
+	c.proto = p->proto;
+	c.suppressed = p->suppressed;
+	c.flags = AEGIS_CONN_RESULT_VALID;
+	c.result = ret < 0 ? ret : 0;
+	sock_endpoints((struct sock *)p->sk, &c.src, &remote);
+	if (p->kind == PEND_LISTEN) {
+		if (ret < 0)
+			goto end;
+		c.direction = AEGIS_DIR_LISTEN;
+		c.dst = c.src;
+		__builtin_memset(&c.src, 0, sizeof(c.src));
+	} else {
+		c.direction = AEGIS_DIR_OUT;
+		c.dst = p->dst;
+		/* a v6 socket bound to :: sending to a v4-mapped peer: report the source as v4 */
+		if (c.src.family != c.dst.family)
+			c.src.family = c.dst.family;
+	}
+	emit_conn(&c);
+end:
+	bpf_map_delete_elem(&pending, &tid);
+	return 0;
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int tp_connect_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return connect_enter(ctx->args[0], (const void *)ctx->args[1], ctx->args[2]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_connect")
+int tp_connect_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return pending_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int tp_sendto_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return send_enter(ctx->args[0], (const void *)ctx->args[4], ctx->args[5]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendto")
+int tp_sendto_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return pending_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int tp_sendmsg_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return sendmsg_enter(ctx->args[0], (const struct user_msghdr *)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmsg")
+int tp_sendmsg_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return pending_exit(ctx->ret);
+}
+
+/* sendmmsg: the first message's destination only (documented in aegis.h). */
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int tp_sendmmsg_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	if (!ctx->args[2])
+		return 0;
+	return sendmsg_enter(ctx->args[0], (const struct user_msghdr *)ctx->args[1]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_sendmmsg")
+int tp_sendmmsg_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return pending_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_enter_listen")
+int tp_listen_enter(struct trace_event_raw_sys_enter *ctx)
+{
+	return listen_enter(ctx->args[0]);
+}
+
+SEC("tracepoint/syscalls/sys_exit_listen")
+int tp_listen_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return pending_exit(ctx->ret);
+}
+
+/* ---- accept ------------------------------------------------------------------------- */
+
+/* A new connection on sk, accepted by the current task. Deduped by (peer addr, local port). */
+static __always_inline int accepted(struct sock *sk)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct endpoint key_ep;
+	struct conn c = {};
+
+	c.direction = AEGIS_DIR_IN;
+	c.proto = IPPROTO_TCP;
+	/* src = the remote peer, dst = our local endpoint */
+	sock_endpoints(sk, &c.dst, &c.src);
+	key_ep = c.src;
+	key_ep.port = c.dst.port;
+	if (dedup_fold(task, IPPROTO_TCP, AEGIS_DIR_IN, &key_ep, &c.suppressed))
+		return 0;
+	return emit_conn(&c);
+}
+
+static __always_inline int accept_exit(long ret)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct sock *sk;
+
+	if (ret < 0)
+		return 0;
+	sk = task_fd_inet_sock(task, ret, NULL);
+	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	return accepted(sk);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int tp_accept_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return accept_exit(ctx->ret);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int tp_accept4_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return accept_exit(ctx->ret);
+}
+
+/* ---- fexit variants (kernels with trampolines and no lockdown) ------------------------ */
+
+/* The socket inode number: unique per socket (SOCK_INODE()). */
+static __always_inline __u64 socket_ino(struct socket *sock)
+{
+	struct socket_alloc *sa = container_of(sock, struct socket_alloc, socket);
+
+	return BPF_CORE_READ(sa, vfs_inode.i_ino);
+}
+
+static __always_inline bool is_inet_l4(struct sock *sk, __u16 proto)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	return (family == AF_INET || family == AF_INET6) && BPF_CORE_READ(sk, sk_protocol) == proto;
+}
+
+static __always_inline int out_done(struct sock *sk, const struct endpoint *dst, long ret,
+				    __u32 suppressed)
+{
+	struct endpoint remote;
+	struct conn c = {};
+
+	c.direction = AEGIS_DIR_OUT;
+	c.proto = BPF_CORE_READ(sk, sk_protocol);
+	c.flags = AEGIS_CONN_RESULT_VALID;
+	c.result = ret < 0 ? ret : 0;
+	c.suppressed = suppressed;
+	sock_endpoints(sk, &c.src, &remote);
+	c.dst = *dst;
+	if (c.src.family != c.dst.family)
+		c.src.family = c.dst.family;
+	return emit_conn(&c);
+}
+
+/*
+ * connect(2) and io_uring connects both end in __sys_connect_file() with the
+ * address already copied into the kernel: one program instead of enter+exit.
+ */
+SEC("fexit/__sys_connect_file")
+int BPF_PROG(fexit_connect, struct file *file, void *address, int addrlen,
+	     int file_flags, int ret)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct endpoint dst;
+	struct socket *sock;
+	struct sock *sk;
+	__u32 suppressed;
+
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & AEGIS_S_IFMT) != AEGIS_S_IFSOCK)
+		return 0;
+	if (endpoint_from_sockaddr(&dst, address, addrlen, false) < 0)
+		return 0;
+	sock = BPF_CORE_READ(file, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || !(is_inet_l4(sk, IPPROTO_TCP) || is_inet_l4(sk, IPPROTO_UDP)))
+		return 0;
+	if (dedup_fold(task, BPF_CORE_READ(sk, sk_protocol), AEGIS_DIR_OUT, &dst, &suppressed))
+		return 0;
+	return out_done(sk, &dst, ret, suppressed);
+}
+
+static __always_inline int fexit_accepted(struct sock *newsk)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	/* in-kernel servers (nfsd, ksmbd) accept from kthreads: not a process */
+	if (!newsk || (BPF_CORE_READ(task, flags) & AEGIS_PF_KTHREAD))
+		return 0;
+	if (!is_inet_l4(newsk, IPPROTO_TCP))
+		return 0;
+	return accepted(newsk);
+}
+
+/* inet_csk_accept() returns the new sock; its arity changed in 6.10 (proto_accept_arg). */
+SEC("fexit/inet_csk_accept")
+int BPF_PROG(fexit_accept, struct sock *sk, struct proto_accept_arg *arg, struct sock *ret)
+{
+	return fexit_accepted(ret);
+}
+
+SEC("fexit/inet_csk_accept")
+int BPF_PROG(fexit_accept_old, struct sock *sk, int flags, int *err, bool kern, struct sock *ret)
+{
+	return fexit_accepted(ret);
+}
+
+SEC("fexit/inet_listen")
+int BPF_PROG(fexit_listen, struct socket *sock, int backlog, int ret)
+{
+	struct sock *sk = BPF_CORE_READ(sock, sk);
+	struct endpoint remote;
+	struct conn c = {};
+	__u64 ino;
+	__u8 one = 1;
+
+	if (ret < 0 || !sk || !is_inet_l4(sk, IPPROTO_TCP))
+		return 0;
+	/* listen() again on a listening socket only changes the backlog */
+	ino = socket_ino(sock);
+	if (bpf_map_lookup_elem(&listen_seen, &ino))
+		return 0;
+	bpf_map_update_elem(&listen_seen, &ino, &one, BPF_ANY);
+	c.direction = AEGIS_DIR_LISTEN;
+	c.proto = IPPROTO_TCP;
+	c.flags = AEGIS_CONN_RESULT_VALID;
+	sock_endpoints(sk, &c.dst, &remote);
+	return emit_conn(&c);
+}
+
+/* udp_sendmsg()/udpv6_sendmsg() see every datagram with its (kernel copy of the) address. */
+static __always_inline int udp_sent(struct sock *sk, struct msghdr *msg, int ret)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct sock_dst_key k = {};
+	__u32 suppressed;
+	__u8 one = 1;
+
+	if (endpoint_from_sockaddr(&k.dst, BPF_CORE_READ(msg, msg_name),
+				   BPF_CORE_READ(msg, msg_namelen), false) < 0)
+		return 0;
+	if (!is_inet_l4(sk, IPPROTO_UDP) || (BPF_CORE_READ(task, flags) & AEGIS_PF_KTHREAD))
+		return 0;
+	k.ino = socket_ino(BPF_CORE_READ(sk, sk_socket));
+	if (bpf_map_lookup_elem(&udp_seen, &k))
+		return 0;
+	bpf_map_update_elem(&udp_seen, &k, &one, BPF_ANY);
+	if (dedup_fold(task, IPPROTO_UDP, AEGIS_DIR_OUT, &k.dst, &suppressed))
+		return 0;
+	return out_done(sk, &k.dst, ret, suppressed);
+}
+
+SEC("fexit/udp_sendmsg")
+int BPF_PROG(fexit_udp_send, struct sock *sk, struct msghdr *msg, size_t len, int ret)
+{
+	return udp_sent(sk, msg, ret);
+}
+
+SEC("fexit/udpv6_sendmsg")
+int BPF_PROG(fexit_udp6_send, struct sock *sk, struct msghdr *msg, size_t len, int ret)
+{
+	return udp_sent(sk, msg, ret);
+}

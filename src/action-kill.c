@@ -1,2 +1,135 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* PLACEHOLDER: replaced by the module owner. */
+/*
+ * kill action from userspace: SIGKILL through a pidfd that is proven to refer
+ * to the exact process of the record, (pid, start time). pidfd_open() pins
+ * whatever process owns the PID at that moment; /proc/PID/stat read *after*
+ * it shows the start time of the current owner. If that equals the record's
+ * start time, the pidfd is the recorded process (it started before the record,
+ * so it cannot be a newcomer that appeared after pidfd_open()).
+ * (The in-kernel kill at connect time is bpf_send_signal in enforce.bpf.c.)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "actions-internal.h"
+#include "log.h"
+#include "macro.h"
+
+static int sys_pidfd_open(pid_t pid, unsigned flags)
+{
+	return (int)syscall(SYS_pidfd_open, pid, flags);
+}
+
+static int sys_pidfd_send_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+int proc_start_ticks(pid_t pid, uint64_t *ret)
+{
+	char path[64], buf[1024];
+	_cleanup_close_ int fd = -EBADF;
+	const char *p;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	/* comm (field 2) may hold anything, ')' included: fields resume after the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	p++;
+	/* After comm: field 3 (state) ... field 22 (starttime) is the 20th token. */
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return -EINVAL;
+	}
+	if (sscanf(p, " %" SCNu64, ret) != 1)
+		return -EINVAL;
+	return 0;
+}
+
+static void log_kill(struct actions *a, const struct record *r, bool killed, const char *why)
+{
+	_cleanup_free_ char *res = NULL;
+	char *extra[2] = {};
+	struct strbuf b;
+	uint64_t skipped = 0;
+
+	if (!killed && !ratelimit_ok(&a->kill_rl, &skipped))
+		return;
+	strbuf_init(&b);
+	action_format_message(r, killed ? "killed" : "kill refused", &b);
+	if (!killed)
+		strbuf_printf(&b, " (%s)", why);
+	if (skipped)
+		strbuf_printf(&b, " [%" PRIu64 " similar refusals not logged]", skipped);
+	if (asprintf(&res, "AEGIS_KILL_RESULT=%s%s", killed ? "killed" : "refused: ",
+		     killed ? "" : why) >= 0)
+		extra[0] = res;
+	(void)action_journal_send(killed ? KIND_KILL : KIND_KILL_REFUSED,
+				  killed ? LOG_ALERT : LOG_ERR, b.s ?: "kill", r, NULL, extra);
+	strbuf_done(&b);
+}
+
+/* Gone before we got to it (often: killed in the kernel at connect time). Not a refusal. */
+static int gone(const struct record *r)
+{
+	log_debug("Process %d already exited before the kill.", (int)r->proc->pid);
+	return 0;
+}
+
+static int refuse(struct actions *a, const struct record *r, int err, const char *why)
+{
+	a->stats.kill_refused++;
+	log_kill(a, r, false, why);
+	return err;
+}
+
+int action_kill(struct actions *a, const struct record *r)
+{
+	const struct proc_info *p = r->proc;
+	_cleanup_close_ int pidfd = -EBADF;
+	uint64_t ticks, want;
+	long hz = sysconf(_SC_CLK_TCK);
+	int k;
+
+	if (p->pid <= 1)
+		return refuse(a, r, -EPERM, "never PID 1");
+	if (p->pid == getpid())
+		return refuse(a, r, -EPERM, "never aegis itself");
+	if (actions_is_own_child(a, p->pid))
+		return refuse(a, r, -EPERM, "never an aegis hook script");
+	if (!p->start_time || hz <= 0)
+		return refuse(a, r, -ESRCH, "start time unknown, cannot verify identity");
+	pidfd = sys_pidfd_open(p->pid, 0);
+	if (pidfd < 0)
+		return errno == ESRCH ? gone(r) : refuse(a, r, -errno, "pidfd_open failed");
+	k = proc_start_ticks(p->pid, &ticks);
+	if (k == -ENOENT || k == -ESRCH)
+		return gone(r);
+	if (k < 0)
+		return refuse(a, r, k, "cannot read /proc/PID/stat");
+	want = p->start_time / (1000000000ULL / (uint64_t)hz);
+	if (ticks != want)
+		return refuse(a, r, -ESRCH, "PID reused by another process");
+	if (sys_pidfd_send_signal(pidfd, SIGKILL) < 0)
+		return errno == ESRCH ? gone(r) : refuse(a, r, -errno, "pidfd_send_signal failed");
+	a->stats.kills++;
+	log_kill(a, r, true, NULL);
+	return 0;
+}

@@ -47,12 +47,17 @@ struct addrset {
  * reason in *ret_reason (static string) when non-NULL.
  */
 int cidr_parse(const char *s, struct cidr *ret, const char **ret_reason);
+/* Same; with allow_host_bits the host bits are cleared instead (used for hints). */
+int cidr_parse_full(const char *s, bool allow_host_bits, struct cidr *ret, const char **ret_reason);
 /* "a.b.c.d/n" or "x::/n"; prefix omitted for host routes. Returns buf. */
 char *cidr_to_string(const struct cidr *c, char *buf, size_t size);
+/* addr: 16 bytes for AF_INET6, the first 4 bytes for AF_INET (network order). */
 bool cidr_contains(const struct cidr *c, int family, const uint8_t addr[16]);
 
 /* "80", "8000-8100". Returns 0 or -EINVAL/-ERANGE with *ret_reason. */
 int port_range_parse(const char *s, struct port_range *ret, const char **ret_reason);
+/* "80" or "8000-8100". Returns buf (>= 12 bytes). */
+char *port_range_to_string(const struct port_range *r, char *buf, size_t size);
 
 int portset_add(struct portset *s, struct port_range r);
 bool portset_contains(const struct portset *s, uint16_t port);
@@ -66,3 +71,9 @@ bool addrset_contains(const struct addrset *s, int family, const uint8_t addr[16
 size_t addrset_count(const struct addrset *s);
 void addrset_done(struct addrset *s);
 int addrset_copy(struct addrset *dst, const struct addrset *src);
+/*
+ * Calls cb for the minimal list of CIDRs covering the (finalized) set, v4
+ * then v6, ascending. Stops at and returns the first negative cb result.
+ */
+int addrset_foreach_cidr(const struct addrset *s, int (*cb)(const struct cidr *c, void *userdata),
+			 void *userdata);

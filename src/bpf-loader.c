@@ -1,2 +1,343 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* PLACEHOLDER: replaced by the module owner. */
+/* Open/configure/probe/load/attach the observation programs (see bpf-loader.h). */
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf-loader.h"
+#include "log.h"
+#include "macro.h"
+#include "trace.skel.h"
+
+struct bpf_loader {
+	struct aegis_trace *skel;
+	enum attach_mode modes[_BPF_SOURCE_MAX];
+	bool accept_old; /* inet_csk_accept has the pre-6.10 4-argument signature */
+};
+
+static const char *const source_names[_BPF_SOURCE_MAX] = {
+	[BPF_SOURCE_EXEC] = "exec",	[BPF_SOURCE_EXIT] = "exit",
+	[BPF_SOURCE_CONNECT] = "connect", [BPF_SOURCE_ACCEPT] = "accept",
+	[BPF_SOURCE_LISTEN] = "listen", [BPF_SOURCE_UDP_SEND] = "udp-send",
+};
+
+static const char *const mode_names[_ATTACH_MODE_MAX] = {
+	[ATTACH_TRACEPOINT] = "tracepoint",
+	[ATTACH_TP_BTF] = "tp_btf",
+	[ATTACH_FENTRY] = "fentry",
+};
+
+const char *bpf_source_to_string(enum bpf_source s)
+{
+	return s < _BPF_SOURCE_MAX ? source_names[s] : NULL;
+}
+
+const char *attach_mode_to_string(enum attach_mode m)
+{
+	return m < _ATTACH_MODE_MAX ? mode_names[m] : NULL;
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct aegis_trace *, aegis_trace__destroy);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct btf *, btf__free);
+
+/*
+ * Can a BTF-typed tracing program (tp_btf or fexit) load and attach at this
+ * BTF type id? Loads "return 0" and attaches it for a moment, as systemd's
+ * bpf_*_supported() do: lockdown refuses the load, kernels without
+ * trampolines refuse the attach.
+ */
+static int probe_tracing(__s32 btf_id, enum bpf_attach_type type)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = type,
+		    .attach_btf_id = btf_id);
+	_cleanup_close_ int prog = -EBADF, link = -EBADF;
+
+	if (btf_id < 0)
+		return btf_id;
+	prog = bpf_prog_load(BPF_PROG_TYPE_TRACING, NULL, "GPL", insns, ARRAY_SIZE(insns), &opts);
+	if (prog < 0)
+		return -errno;
+	link = bpf_raw_tracepoint_open(NULL, prog);
+	if (link < 0)
+		return -errno;
+	return 0;
+}
+
+static int probe_tp_btf(const struct btf *btf, const char *tp)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	return probe_tracing(btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF), BPF_TRACE_RAW_TP);
+}
+
+static int probe_fexit(const struct btf *btf, const char *func)
+{
+	return probe_tracing(btf__find_by_name_kind(btf, func, BTF_KIND_FUNC), BPF_TRACE_FEXIT);
+}
+
+/* Number of parameters of a kernel function per BTF, or < 0. */
+static int func_arity(const struct btf *btf, const char *func)
+{
+	const struct btf_type *t;
+	__s32 id;
+
+	id = btf__find_by_name_kind(btf, func, BTF_KIND_FUNC);
+	if (id < 0)
+		return id;
+	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	if (!t || !btf_is_func_proto(t))
+		return -EINVAL;
+	return btf_vlen(t);
+}
+
+static void probe_modes(struct bpf_loader *l)
+{
+	_cleanup_(btf__freep) struct btf *btf = NULL;
+	int n;
+
+	btf = btf__load_vmlinux_btf();
+	if (!btf) {
+		log_debug_errno(-errno, "No kernel BTF, using tracepoints: %m");
+		return;
+	}
+	if (probe_tp_btf(btf, "sched_process_exec") >= 0)
+		l->modes[BPF_SOURCE_EXEC] = ATTACH_TP_BTF;
+	if (probe_tp_btf(btf, "sched_process_exit") >= 0)
+		l->modes[BPF_SOURCE_EXIT] = ATTACH_TP_BTF;
+	if (probe_fexit(btf, "__sys_connect_file") < 0) {
+		/* no trampolines (or lockdown): the other fexit probes would fail alike */
+		log_debug("fexit not available, tracepoints for sockets");
+		return;
+	}
+	l->modes[BPF_SOURCE_CONNECT] = ATTACH_FENTRY;
+	n = func_arity(btf, "inet_csk_accept");
+	if ((n == 2 || n == 4) && probe_fexit(btf, "inet_csk_accept") >= 0) {
+		l->modes[BPF_SOURCE_ACCEPT] = ATTACH_FENTRY;
+		l->accept_old = n == 4;
+	}
+	if (probe_fexit(btf, "inet_listen") >= 0)
+		l->modes[BPF_SOURCE_LISTEN] = ATTACH_FENTRY;
+	if (probe_fexit(btf, "udp_sendmsg") >= 0 && probe_fexit(btf, "udpv6_sendmsg") >= 0)
+		l->modes[BPF_SOURCE_UDP_SEND] = ATTACH_FENTRY;
+}
+
+static void set_autoload(struct aegis_trace *s, const struct bpf_loader *l)
+{
+	const enum attach_mode *m = l->modes;
+	bool tp;
+
+#define AUTOLOAD(prog, on) bpf_program__set_autoload(s->progs.prog, on)
+	AUTOLOAD(tp_exec, m[BPF_SOURCE_EXEC] == ATTACH_TRACEPOINT);
+	AUTOLOAD(btf_exec, m[BPF_SOURCE_EXEC] == ATTACH_TP_BTF);
+	AUTOLOAD(tp_exit, m[BPF_SOURCE_EXIT] == ATTACH_TRACEPOINT);
+	AUTOLOAD(btf_exit, m[BPF_SOURCE_EXIT] == ATTACH_TP_BTF);
+
+	tp = m[BPF_SOURCE_CONNECT] == ATTACH_TRACEPOINT;
+	AUTOLOAD(tp_connect_enter, tp);
+	AUTOLOAD(tp_connect_exit, tp);
+	AUTOLOAD(fexit_connect, !tp);
+
+	tp = m[BPF_SOURCE_ACCEPT] == ATTACH_TRACEPOINT;
+	AUTOLOAD(tp_accept_exit, tp);
+	AUTOLOAD(tp_accept4_exit, tp);
+	AUTOLOAD(fexit_accept, !tp && !l->accept_old);
+	AUTOLOAD(fexit_accept_old, !tp && l->accept_old);
+
+	tp = m[BPF_SOURCE_LISTEN] == ATTACH_TRACEPOINT;
+	AUTOLOAD(tp_listen_enter, tp);
+	AUTOLOAD(tp_listen_exit, tp);
+	AUTOLOAD(fexit_listen, !tp);
+
+	tp = m[BPF_SOURCE_UDP_SEND] == ATTACH_TRACEPOINT;
+	AUTOLOAD(tp_sendto_enter, tp);
+	AUTOLOAD(tp_sendto_exit, tp);
+	AUTOLOAD(tp_sendmsg_enter, tp);
+	AUTOLOAD(tp_sendmsg_exit, tp);
+	AUTOLOAD(tp_sendmmsg_enter, tp);
+	AUTOLOAD(tp_sendmmsg_exit, tp);
+	AUTOLOAD(fexit_udp_send, !tp);
+	AUTOLOAD(fexit_udp6_send, !tp);
+#undef AUTOLOAD
+}
+
+/* Ring buffer sizes must be a power of two and a multiple of the page size. */
+static uint64_t ringbuf_size_fixup(uint64_t size)
+{
+	uint64_t s = 4096;
+
+	if (!size)
+		return 0;
+	while (s < size && s < (1ULL << 31))
+		s <<= 1;
+	return s;
+}
+
+static int trace_open_load_attach(const struct bpf_loader_opts *o, const struct bpf_loader *l,
+				  struct aegis_trace **ret)
+{
+	_cleanup_(aegis_trace__destroyp) struct aegis_trace *s = NULL;
+	uint64_t rb_size = ringbuf_size_fixup(o->ringbuf_size);
+	int r;
+
+	s = aegis_trace__open();
+	if (!s)
+		return -errno;
+	s->rodata->dedup_ns = o->dedup_ns;
+	if (rb_size) {
+		r = bpf_map__set_max_entries(s->maps.rb, rb_size);
+		if (r < 0)
+			return r;
+	} else {
+		rb_size = bpf_map__max_entries(s->maps.rb);
+	}
+	/* wake the consumer early only once a quarter of the buffer is pending */
+	s->rodata->wakeup_bytes = rb_size / 4;
+	set_autoload(s, l);
+	r = aegis_trace__load(s);
+	if (r < 0)
+		return r;
+	r = aegis_trace__attach(s);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(s);
+	return 0;
+}
+
+static bool modes_all_baseline(const struct bpf_loader *l)
+{
+	for (int i = 0; i < _BPF_SOURCE_MAX; i++)
+		if (l->modes[i] != ATTACH_TRACEPOINT)
+			return false;
+	return true;
+}
+
+/* Only needed before 5.11 (memcg accounting of BPF memory made the limit moot). */
+static void bump_memlock(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur == RLIM_INFINITY)
+		return;
+	rl = (struct rlimit){ RLIM_INFINITY, RLIM_INFINITY };
+	if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0)
+		log_debug_errno(-errno, "Failed to raise RLIMIT_MEMLOCK, ignoring: %m");
+}
+
+/*
+ * Classic tracepoints are attached by the id under tracefs. systemd mounts
+ * it (sys-kernel-tracing.mount); minimal containers and VMs may not.
+ */
+static void ensure_tracefs(void)
+{
+	if (access("/sys/kernel/tracing/events", F_OK) == 0 ||
+	    access("/sys/kernel/debug/tracing/events", F_OK) == 0)
+		return;
+	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) < 0)
+		log_debug_errno(-errno, "Failed to mount tracefs on /sys/kernel/tracing: %m");
+	else
+		log_debug("Mounted tracefs on /sys/kernel/tracing");
+}
+
+int bpf_loader_new(const struct bpf_loader_opts *opts, struct bpf_loader **ret)
+{
+	_cleanup_free_ struct bpf_loader *l = NULL;
+	char buf[256];
+	int r;
+
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	/* same arguments; log.h declares the level as int to stay libbpf-free */
+	libbpf_set_print((libbpf_print_fn_t)log_libbpf_print);
+	bump_memlock();
+	ensure_tracefs();
+	if (!opts->force_tracepoints)
+		probe_modes(l);
+	r = trace_open_load_attach(opts, l, &l->skel);
+	if (r < 0 && !modes_all_baseline(l)) {
+		log_debug_errno(r, "Loading with %s failed, falling back to tracepoints: %m",
+				bpf_loader_modes_to_string(l, buf, sizeof(buf)));
+		memset(l->modes, 0, sizeof(l->modes));
+		l->accept_old = false;
+		r = trace_open_load_attach(opts, l, &l->skel);
+	}
+	if (r < 0)
+		return r;
+	log_debug("BPF attach modes: %s", bpf_loader_modes_to_string(l, buf, sizeof(buf)));
+	*ret = TAKE_PTR(l);
+	return 0;
+}
+
+void bpf_loader_detach(struct bpf_loader *l)
+{
+	aegis_trace__detach(l->skel);
+}
+
+struct bpf_loader *bpf_loader_free(struct bpf_loader *l)
+{
+	if (!l)
+		return NULL;
+	aegis_trace__destroy(l->skel);
+	free(l);
+	return NULL;
+}
+
+enum attach_mode bpf_loader_mode(const struct bpf_loader *l, enum bpf_source s)
+{
+	return s < _BPF_SOURCE_MAX ? l->modes[s] : ATTACH_TRACEPOINT;
+}
+
+char *bpf_loader_modes_to_string(const struct bpf_loader *l, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (int i = 0; i < _BPF_SOURCE_MAX && n < size; i++)
+		n += snprintf(buf + n, size - n, "%s%s=%s", i ? " " : "", source_names[i],
+			      mode_names[l->modes[i]]);
+	return buf;
+}
+
+int bpf_loader_ringbuf_fd(const struct bpf_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.rb);
+}
+
+int bpf_loader_counters_fd(const struct bpf_loader *l)
+{
+	return bpf_map__fd(l->skel->maps.counters);
+}
+
+int bpf_loader_read_counters(const struct bpf_loader *l, uint64_t ret[AEGIS_CNT_MAX])
+{
+	int ncpus = libbpf_num_possible_cpus();
+	_cleanup_free_ uint64_t *v = NULL;
+
+	if (ncpus <= 0)
+		return ncpus < 0 ? ncpus : -EINVAL;
+	v = calloc(ncpus, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (__u32 i = 0; i < AEGIS_CNT_MAX; i++) {
+		if (bpf_map_lookup_elem(bpf_loader_counters_fd(l), &i, v) < 0)
+			return -errno;
+		ret[i] = 0;
+		for (int c = 0; c < ncpus; c++)
+			ret[i] += v[c];
+	}
+	return 0;
+}

@@ -7,15 +7,31 @@
  * - Main file (default /etc/aegis.toml), then every *.toml in each of
  *   global.include_dirs, all files sorted together by file name (lexical,
  *   bytewise); a later file of the same name in a later dir is ignored
- *   (modprobe.d rule). --drop-in files given to check-config take their
- *   place in that order by name (and replace a same-named installed file).
- * - An [[app]] is identified by its matchers (exe, path, cmdline, user, unit).
+ *   (modprobe.d rule). Names starting with "." and names not ending in
+ *   ".toml" are skipped. A drop-in that is a symlink to /dev/null masks that
+ *   name. A missing include dir is a warning, not an error.
+ * - --drop-in files (config_load_opts.drop_ins, check-config) are extra
+ *   drop-ins sorted by their own file name (basename); one whose name equals
+ *   an installed drop-in replaces it. Ansible validates a temp file
+ *   (".../tmpXXXX" or ".../source"), not the final name: such a file is
+ *   validated with everything installed, in the position of its temp name.
+ * - include_dirs is read from the main file only. [global] and [notify] keys
+ *   in drop-ins override earlier values; [whitelist] lists of all files are
+ *   joined.
+ * - An [[app]] is identified by its matchers (exe, path, cmdline, user, unit:
+ *   exact strings as written, so user = "0" and user = "root" differ).
  *   A later entry with the same identity overrides field by field: fields
  *   it sets replace the earlier values, fields it does not set are
  *   inherited. config->apps holds the merged entries in order of first
  *   appearance; app->file/line name the entry that last changed it.
  * - local/remote are permissions (default true). ports/locals/remotes are
  *   allow lists: absent = unrestricted, present = only these.
+ * - After a successful load app->actions is always filled: the entry's own
+ *   actions (APP_F_ACTIONS) or else global.default_actions.
+ * - Every file, include dir and script dir (and script named in scripts)
+ *   must be owned by root and not writable by group/other.
+ * - Durations: detent and kernel_dedup in seconds; script_timeout,
+ *   notify.timeout and notify.backoff in milliseconds.
  * - Core module: no logging; all errors go to the diag list.
  */
 #pragma once
@@ -78,7 +94,7 @@ struct app {
 	char *exe; /* basename of the executable */
 	char *path; /* absolute path of the executable */
 	char *cmdline; /* PCRE2 source, matched against argv joined by spaces */
-	void *cmdline_re; /* pcre2_code *, compiled once with JIT */
+	void *cmdline_re; /* pcre2_code *, compiled once with JIT; byte mode (no UTF), unanchored */
 	char *user; /* user name or numeric uid as written */
 	uid_t uid; /* resolved (user given); (uid_t)-1 otherwise */
 	char *unit; /* systemd unit name, e.g. "nginx.service" */
@@ -167,7 +183,11 @@ void diag_list_print(const struct diag_list *l, FILE *f);
 struct config_load_opts {
 	const char *main_path; /* NULL = AEGIS_DEFAULT_CONFIG */
 	char **drop_ins; /* extra drop-in files (check-config --drop-in), NULL-terminated */
-	bool skip_owner_check; /* tests only: do not require root-owned, non-writable files */
+	/*
+	 * Unit tests only: do not require root-owned, non-writable files. Never
+	 * set by the daemon or check-config.
+	 */
+	bool skip_owner_check;
 };
 
 /*

@@ -1,2 +1,950 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* PLACEHOLDER: replaced by the module owner. */
+/* In-kernel enforcement: load, attach/adopt, compile, flip. See enforce.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+#include <linux/types.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "config-h.h"
+#include "enforce.h"
+#include "log.h"
+#include "macro.h"
+#include "policy-compile.h"
+#include "policy.h"
+#include "proc-cache.h"
+#include "record.h"
+#include "enforce.skel.h"
+
+#ifndef BPF_FS_MAGIC
+#define BPF_FS_MAGIC 0xcafe4a11
+#endif
+#define BPFFS_ROOT "/sys/fs/bpf"
+
+enum { SET_IDS, SET_RULES, SET_PORTS, SET_CIDR4, SET_CIDR6, SET_PROCV, _SET_MAX };
+
+enum { L_CONNECT4, L_CONNECT6, L_SENDMSG4, L_SENDMSG6, L_FORK, L_EXEC, L_EXIT, _L_MAX };
+#define L_CGROUP_MAX L_FORK
+
+static const char *const link_names[_L_MAX] = {
+	"link_connect4", "link_connect6", "link_sendmsg4", "link_sendmsg6",
+	"link_fork",	 "link_exec",	  "link_exit",
+};
+
+struct host_entry {
+	char *host;
+	struct cidr *addrs;
+	size_t n;
+};
+
+struct enforce {
+	struct aegis_enforce *skel;
+	struct bpf_link *links[_L_MAX];
+	char *cgroup_root;
+	int cgroup_fd;
+	bool persist, pinned, adopted;
+	uint32_t gen; /* active slot */
+	uint64_t seq;
+	int procv_fd; /* the active set's procv inner map */
+	const struct config *config; /* last applied */
+	struct policy *policy; /* matcher for cmdline verdicts (NULL without cmdline apps) */
+	struct pcompile_plan *plan;
+	char **rules_desc;
+	struct host_entry *hosts;
+	size_t n_hosts;
+	bool need_unit; /* some app matches by unit: read /proc/PID/cgroup for verdicts */
+};
+
+static void closedir_p(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+
+static struct bpf_map *outer_map(struct enforce *e, unsigned i)
+{
+	struct bpf_map *m[_SET_MAX] = {
+		e->skel->maps.enf_ids,	 e->skel->maps.enf_rules, e->skel->maps.enf_ports,
+		e->skel->maps.enf_cidr4, e->skel->maps.enf_cidr6, e->skel->maps.enf_procv,
+	};
+
+	return m[i];
+}
+
+static struct bpf_program *link_prog(struct enforce *e, unsigned i)
+{
+	struct bpf_program *p[_L_MAX] = {
+		e->skel->progs.enf_connect4, e->skel->progs.enf_connect6,
+		e->skel->progs.enf_sendmsg4, e->skel->progs.enf_sendmsg6,
+		e->skel->progs.enf_fork,     e->skel->progs.enf_exec,
+		e->skel->progs.enf_exit,
+	};
+
+	return p[i];
+}
+
+/* ---- system facts */
+
+/* Mount point of the first cgroup2 mount in /proc/self/mountinfo. */
+static int find_cgroup2_root(char **ret)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *line = NULL;
+	size_t sz = 0;
+
+	if (!f)
+		return -errno;
+	while (getline(&line, &sz, f) > 0) {
+		char mp[PATH_MAX], *sep = strstr(line, " - ");
+		char fstype[64];
+
+		if (!sep || sscanf(sep, " - %63s", fstype) != 1 || !streq(fstype, "cgroup2"))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+			continue;
+		/* mountinfo escapes space, tab, newline and backslash as \ooo */
+		for (char *s = mp, *d = mp;; s++, d++) {
+			if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
+				*d = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
+				s += 3;
+			} else
+				*d = *s;
+			if (!*s)
+				break;
+		}
+		*ret = strdup(mp);
+		return *ret ? 0 : -ENOMEM;
+	}
+	return -ENOENT;
+}
+
+static uint32_t kdev(dev_t d)
+{
+	return (major(d) << 20) | minor(d);
+}
+
+/*
+ * Inode/device of an executable path. A symlink is refused: the exe path
+ * userspace compares with is the resolved one, so a symlink path never matches
+ * there either.
+ */
+static int env_stat_path(const char *path, __u64 *ret_ino, __u32 *ret_dev, void *userdata)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -ELOOP;
+	*ret_ino = st.st_ino;
+	*ret_dev = kdev(st.st_dev);
+	return 0;
+}
+
+/* Depth-first search of the cgroup tree for a directory named unit. */
+static int find_unit_dir(int dfd, const char *unit, unsigned depth, __u64 *ret_ino,
+			 unsigned *ret_level)
+{
+	DIR *d;
+	struct dirent *de;
+	int r = -ENOENT;
+
+	if (depth >= AEGIS_ENF_CG_LEVELS)
+		return -ENOENT;
+	d = fdopendir(dfd);
+	if (!d) {
+		safe_close(dfd);
+		return -errno;
+	}
+	while (r < 0 && (de = readdir(d))) {
+		int sub;
+
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if (streq(de->d_name, unit)) {
+			struct stat st;
+
+			if (fstatat(dirfd(d), de->d_name, &st, 0) == 0) {
+				*ret_ino = st.st_ino;
+				*ret_level = depth + 1;
+				r = 0;
+			}
+			continue;
+		}
+		sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sub >= 0)
+			r = find_unit_dir(sub, unit, depth + 1, ret_ino, ret_level);
+	}
+	closedir(d);
+	return r;
+}
+
+static int env_unit_cgroup(const char *unit, __u64 *ret_cgid, unsigned *ret_level,
+			   void *userdata)
+{
+	struct enforce *e = userdata;
+	int fd = open(e->cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	return find_unit_dir(fd, unit, 0, ret_cgid, ret_level);
+}
+
+static int env_host_addrs(const char *host, const struct cidr **ret, size_t *ret_n, void *userdata)
+{
+	struct enforce *e = userdata;
+
+	for (size_t i = 0; i < e->n_hosts; i++)
+		if (streq(e->hosts[i].host, host)) {
+			*ret = e->hosts[i].addrs;
+			*ret_n = e->hosts[i].n;
+			return 0;
+		}
+	*ret = NULL;
+	*ret_n = 0;
+	return 0;
+}
+
+/* ---- bpffs and pins */
+
+static int ensure_bpffs(void)
+{
+	struct statfs sfs;
+
+	if (statfs(BPFFS_ROOT, &sfs) == 0 && (uint32_t)sfs.f_type == BPF_FS_MAGIC)
+		return 0;
+	if (mount("bpf", BPFFS_ROOT, "bpf", 0, "mode=0700") < 0)
+		return -errno;
+	return 0;
+}
+
+static int pin_path(char *buf, size_t size, const char *name)
+{
+	int n = snprintf(buf, size, "%s/%s", AEGIS_BPFFS_DIR, name);
+
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+int enforce_detach_pinned(void)
+{
+	_cleanup_(closedir_p) DIR *d = NULL;
+	char path[PATH_MAX];
+	struct dirent *de;
+	int n = 0;
+
+	for (unsigned i = 0; i < _L_MAX; i++) {
+		int fd;
+
+		if (pin_path(path, sizeof(path), link_names[i]) < 0)
+			continue;
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			continue;
+		/* BPF_LINK_DETACH: detached even if someone still holds the link */
+		if (bpf_link_detach(fd) == 0)
+			n++;
+		safe_close(fd);
+	}
+	d = opendir(AEGIS_BPFFS_DIR);
+	if (!d)
+		return errno == ENOENT ? n : -errno;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			(void)unlinkat(dirfd(d), de->d_name, 0);
+	if (rmdir(AEGIS_BPFFS_DIR) < 0)
+		return -errno;
+	return n;
+}
+
+/* Pinned links exist (persist mode left them behind)? */
+static bool have_pins(void)
+{
+	char path[PATH_MAX];
+
+	return pin_path(path, sizeof(path), link_names[L_CONNECT4]) == 0 && access(path, F_OK) == 0;
+}
+
+static int set_map_pins(struct enforce *e)
+{
+	struct bpf_map *m;
+	char path[PATH_MAX];
+	int r;
+
+	bpf_object__for_each_map(m, e->skel->obj)
+	{
+		if (bpf_map__is_internal(m))
+			continue;
+		r = pin_path(path, sizeof(path), bpf_map__name(m));
+		if (r < 0)
+			return r;
+		r = bpf_map__set_pin_path(m, path);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* ---- load and attach */
+
+static int load(struct enforce *e)
+{
+	int r;
+
+	e->skel = aegis_enforce__open();
+	if (!e->skel)
+		return negative_errno();
+	e->skel->rodata->pending_timeout_ns = (uint64_t)ENFORCE_PENDING_TIMEOUT_MS * 1000000ull;
+	if (e->persist) {
+		r = set_map_pins(e);
+		if (r < 0)
+			return r;
+	}
+	return aegis_enforce__load(e->skel);
+}
+
+static int attach_one(struct enforce *e, unsigned i)
+{
+	struct bpf_program *p = link_prog(e, i);
+	char path[PATH_MAX];
+	int r;
+
+	if (e->persist && i >= L_CGROUP_MAX && pin_path(path, sizeof(path), link_names[i]) == 0)
+		/* raw_tp links cannot be updated: drop the pinned one and attach anew
+		 * (a moment without fork/exec bookkeeping is harmless) */
+		(void)unlink(path);
+	if (e->persist && pin_path(path, sizeof(path), link_names[i]) == 0 &&
+	    access(path, F_OK) == 0) {
+		/* adopt: the pinned link stays the one attachment; run our program in it */
+		e->links[i] = bpf_link__open(path);
+		if (!e->links[i])
+			return negative_errno();
+		r = bpf_link__update_program(e->links[i], p);
+		if (r < 0)
+			return r;
+		return 1;
+	}
+	if (i < L_CGROUP_MAX)
+		e->links[i] = bpf_program__attach_cgroup(p, e->cgroup_fd);
+	else
+		e->links[i] = bpf_program__attach(p);
+	if (!e->links[i])
+		return negative_errno();
+	if (e->persist) {
+		r = pin_path(path, sizeof(path), link_names[i]);
+		if (r >= 0)
+			r = bpf_link__pin(e->links[i], path);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int attach(struct enforce *e)
+{
+	unsigned adopted = 0;
+	int r;
+
+	for (unsigned i = 0; i < _L_MAX; i++) {
+		r = attach_one(e, i);
+		if (r < 0)
+			return r;
+		if (r > 0 && i < L_CGROUP_MAX)
+			adopted++;
+	}
+	e->adopted = adopted == L_CGROUP_MAX;
+	e->pinned = e->persist;
+	return 0;
+}
+
+/* ---- maps */
+
+static int map_clear(int fd, size_t key_size)
+{
+	_cleanup_free_ void *k = calloc(1, key_size), *next = calloc(1, key_size);
+
+	if (!k || !next)
+		return -ENOMEM;
+	/* restart from the first key after every delete: deleting invalidates the cursor */
+	while (bpf_map_get_next_key(fd, NULL, next) == 0)
+		if (bpf_map_delete_elem(fd, next) < 0)
+			return -errno;
+	return 0;
+}
+
+static int update_exempt(struct enforce *e, pid_t pid)
+{
+	__u32 k = pid, one = 1;
+
+	return RET_NERRNO(
+		bpf_map_update_elem(bpf_map__fd(e->skel->maps.enf_exempt), &k, &one, BPF_ANY));
+}
+
+int enforce_exempt_self(struct enforce *e, pid_t pid)
+{
+	return update_exempt(e, pid);
+}
+
+int enforce_update_local_addrs(struct enforce *e)
+{
+	int fd4 = bpf_map__fd(e->skel->maps.enf_local4);
+	int fd6 = bpf_map__fd(e->skel->maps.enf_local6);
+	struct ifaddrs *ifa, *i;
+	__u32 one = 1;
+	int r;
+
+	if (getifaddrs(&ifa) < 0)
+		return -errno;
+	/* a short gap where a removed address is not yet gone is harmless; an added one
+	 * must never be missing, so clear first, then add */
+	r = map_clear(fd4, 4);
+	if (r >= 0)
+		r = map_clear(fd6, 16);
+	for (i = ifa; i && r >= 0; i = i->ifa_next) {
+		if (!i->ifa_addr)
+			continue;
+		if (i->ifa_addr->sa_family == AF_INET)
+			r = RET_NERRNO(bpf_map_update_elem(
+				fd4, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, &one, BPF_ANY));
+		else if (i->ifa_addr->sa_family == AF_INET6)
+			r = RET_NERRNO(bpf_map_update_elem(
+				fd6, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, &one,
+				BPF_ANY));
+	}
+	freeifaddrs(ifa);
+	return r < 0 ? r : 0;
+}
+
+/*
+ * Must match the templates in enforce.bpf.c exactly (the kernel checks type,
+ * sizes and flags when an inner map is installed); libbpf drops its copy of
+ * the template after load, so they are spelled out here.
+ */
+static const struct {
+	enum bpf_map_type type;
+	__u32 key_size, value_size, max_entries;
+} inner_tmpl[_SET_MAX] = {
+	[SET_IDS] = { BPF_MAP_TYPE_HASH, sizeof(struct aegis_enf_id_key),
+		      sizeof(struct aegis_enf_id_val), AEGIS_ENF_MAX_IDS },
+	[SET_RULES] = { BPF_MAP_TYPE_HASH, sizeof(__u32), sizeof(struct aegis_enf_rule),
+			AEGIS_ENF_MAX_RULES },
+	[SET_PORTS] = { BPF_MAP_TYPE_LPM_TRIE, sizeof(struct aegis_enf_port_key), sizeof(__u32),
+			AEGIS_ENF_MAX_PORTS },
+	[SET_CIDR4] = { BPF_MAP_TYPE_LPM_TRIE, sizeof(struct aegis_enf_cidr4_key), sizeof(__u32),
+			AEGIS_ENF_MAX_CIDR4 },
+	[SET_CIDR6] = { BPF_MAP_TYPE_LPM_TRIE, sizeof(struct aegis_enf_cidr6_key), sizeof(__u32),
+			AEGIS_ENF_MAX_CIDR6 },
+	[SET_PROCV] = { BPF_MAP_TYPE_HASH, sizeof(__u32), sizeof(struct aegis_enf_procv),
+			AEGIS_ENF_MAX_PROCS },
+};
+
+static int inner_create(unsigned i)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+
+	return RET_NERRNO(bpf_map_create(inner_tmpl[i].type, "aegis_enf", inner_tmpl[i].key_size,
+					 inner_tmpl[i].value_size, inner_tmpl[i].max_entries,
+					 &opts));
+}
+
+static int fill_set(const struct pcompile_plan *p, const int fds[_SET_MAX])
+{
+	int r = 0;
+
+	for (size_t i = 0; i < p->n_ids && r >= 0; i++)
+		r = RET_NERRNO(
+			bpf_map_update_elem(fds[SET_IDS], &p->ids[i].key, &p->ids[i].val, BPF_ANY));
+	for (__u32 i = 0; i < p->n_rules && r >= 0; i++)
+		r = RET_NERRNO(bpf_map_update_elem(fds[SET_RULES], &i, &p->rules[i], BPF_ANY));
+	for (size_t i = 0; i < p->n_ports && r >= 0; i++) {
+		__u32 one = 1;
+
+		r = RET_NERRNO(bpf_map_update_elem(fds[SET_PORTS], &p->ports[i], &one, BPF_ANY));
+	}
+	for (size_t i = 0; i < p->n_c4 && r >= 0; i++)
+		r = RET_NERRNO(
+			bpf_map_update_elem(fds[SET_CIDR4], &p->c4[i].key, &p->c4[i].val, BPF_ANY));
+	for (size_t i = 0; i < p->n_c6 && r >= 0; i++)
+		r = RET_NERRNO(
+			bpf_map_update_elem(fds[SET_CIDR6], &p->c6[i].key, &p->c6[i].val, BPF_ANY));
+	return r;
+}
+
+/* ---- per-process verdicts */
+
+static int read_small(const char *path, char *buf, size_t size, size_t *ret_len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, size - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	*ret_len = (size_t)n;
+	return 0;
+}
+
+static char *proc_unit(pid_t pid)
+{
+	char path[64], buf[4096], *p, *unit = NULL;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	if (read_small(path, buf, sizeof(buf), &n) < 0)
+		return NULL;
+	p = strstr(buf, "0::");
+	if (p != buf && p && p[-1] != '\n')
+		p = NULL;
+	if (!p)
+		return NULL;
+	p += 3;
+	p[strcspn(p, "\n")] = 0;
+	if (proc_cache_unit_from_cgroup(p, &unit) < 0)
+		return NULL;
+	return unit;
+}
+
+static int verdict_write(struct enforce *e, int procv_fd, pid_t pid, const char *exe,
+			 const char *cmdline, uid_t uid)
+{
+	struct proc_info pi = {
+		.pid = pid,
+		.uid = uid,
+		.exe = (char *)exe,
+		.cmdline = (char *)cmdline,
+	};
+	_cleanup_free_ char *unit = NULL;
+	const struct app *a;
+	__u32 k = pid;
+
+	if (e->need_unit)
+		pi.unit = unit = proc_unit(pid);
+	a = policy_match_app(e->policy, &pi);
+	if (a && a->cmdline) {
+		struct aegis_enf_procv v = { .rule = (__u32)a->index };
+
+		return RET_NERRNO(bpf_map_update_elem(procv_fd, &k, &v, BPF_ANY));
+	}
+	/* exe/path/user/unit rules decide in the kernel */
+	(void)bpf_map_delete_elem(procv_fd, &k);
+	return 0;
+}
+
+static void pending_clear(struct enforce *e, pid_t pid)
+{
+	__u32 k = pid;
+
+	(void)bpf_map_delete_elem(bpf_map__fd(e->skel->maps.enf_pending), &k);
+}
+
+int enforce_proc_exec(struct enforce *e, pid_t pid, const char *exe, const char *cmdline,
+		      uid_t uid)
+{
+	int r = 0;
+
+	if (!e)
+		return 0;
+	if (e->policy && e->procv_fd >= 0)
+		r = verdict_write(e, e->procv_fd, pid, exe ? exe : "", cmdline ? cmdline : "", uid);
+	pending_clear(e, pid);
+	return r;
+}
+
+void enforce_proc_exit(struct enforce *e, pid_t pid)
+{
+	__u32 k = pid;
+
+	if (!e)
+		return;
+	if (e->procv_fd >= 0)
+		(void)bpf_map_delete_elem(e->procv_fd, &k);
+	pending_clear(e, pid);
+}
+
+static uid_t proc_uid(pid_t pid)
+{
+	char path[64], buf[2048], *p;
+	unsigned uid;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (read_small(path, buf, sizeof(buf), &n) < 0)
+		return (uid_t)-1;
+	p = strstr(buf, "\nUid:");
+	if (!p || sscanf(p + 5, "%u", &uid) != 1)
+		return (uid_t)-1;
+	return uid;
+}
+
+/* Verdicts for processes that already run (started before aegis, or before a reload). */
+static void scan_procs(struct enforce *e, int procv_fd)
+{
+	_cleanup_(closedir_p) DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char path[64], exe[PATH_MAX], cl[AEGIS_ARGV_MAX + 1];
+		size_t n;
+		ssize_t el;
+		pid_t pid = atoi(de->d_name);
+
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+		el = readlink(path, exe, sizeof(exe) - 1);
+		if (el <= 0)
+			continue; /* kernel thread or gone */
+		exe[el] = 0;
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+		if (read_small(path, cl, sizeof(cl), &n) < 0)
+			continue;
+		while (n > 0 && cl[n - 1] == 0)
+			n--;
+		for (size_t i = 0; i < n; i++)
+			if (cl[i] == 0)
+				cl[i] = ' ';
+		cl[n] = 0;
+		(void)verdict_write(e, procv_fd, pid, exe, cl, proc_uid(pid));
+	}
+}
+
+/* ---- apply */
+
+static char **rules_describe(const struct config *c, const struct pcompile_plan *p)
+{
+	char **v = calloc(p->n_info + 1, sizeof(char *));
+	size_t n = 0;
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < p->n_info; i++) {
+		const struct pcompile_rule_info *in = &p->info[i];
+		char id[512];
+		int k;
+
+		if (!in->blocks)
+			continue;
+		app_identity(c->apps[in->app], id, sizeof(id));
+		if (in->kind == PCOMPILE_KERNEL)
+			k = asprintf(&v[n], "in-kernel: %s", id);
+		else if (in->kind == PCOMPILE_CMDLINE)
+			k = asprintf(&v[n], "cmdline verdict (%s): %s", in->why, id);
+		else
+			k = asprintf(&v[n], "userspace-only (%s): %s", in->why, id);
+		if (k < 0)
+			return strv_free(v);
+		n++;
+	}
+	return v;
+}
+
+static bool config_has_unit(const struct config *c)
+{
+	for (size_t i = 0; i < c->n_apps; i++)
+		if (c->apps[i]->unit)
+			return true;
+	return false;
+}
+
+static int apply_plan(struct enforce *e, struct pcompile_plan *plan, struct policy *pol)
+{
+	uint32_t slot = e->gen ^ 1, zero = 0;
+	int fds[_SET_MAX], r = 0;
+	struct aegis_enf_hdr hdr = plan->hdr;
+	unsigned i;
+
+	for (i = 0; i < _SET_MAX; i++)
+		fds[i] = -EBADF;
+	for (i = 0; i < _SET_MAX && r >= 0; i++) {
+		fds[i] = inner_create(i);
+		r = fds[i];
+	}
+	if (r >= 0)
+		r = fill_set(plan, fds);
+	/* install the new set in the inactive slot: nothing reads it yet */
+	for (i = 0; i < _SET_MAX && r >= 0; i++)
+		r = RET_NERRNO(bpf_map_update_elem(bpf_map__fd(outer_map(e, i)), &slot, &fds[i],
+						   BPF_ANY));
+	if (r >= 0 && pol && plan->has_cmdline) {
+		struct policy *old = TAKE_PTR(e->policy);
+
+		e->policy = pol;
+		scan_procs(e, fds[SET_PROCV]);
+		e->policy = old;
+	}
+	hdr.seq = e->seq + 1;
+	if (r >= 0)
+		r = RET_NERRNO(bpf_map_update_elem(bpf_map__fd(e->skel->maps.enf_hdr), &slot, &hdr,
+						   BPF_ANY));
+	/* the flip */
+	if (r >= 0)
+		r = RET_NERRNO(bpf_map_update_elem(bpf_map__fd(e->skel->maps.enf_gen), &zero, &slot,
+						   BPF_ANY));
+	for (i = 0; i < _SET_MAX; i++)
+		if (i != SET_PROCV || r < 0)
+			safe_close(fds[i]);
+	if (r < 0)
+		return r;
+	safe_close(e->procv_fd);
+	e->procv_fd = fds[SET_PROCV];
+	e->gen = slot;
+	e->seq++;
+	return 0;
+}
+
+static int compile_and_apply(struct enforce *e, const struct config *c)
+{
+	struct pcompile_env env = {
+		.stat_path = env_stat_path,
+		.unit_cgroup = env_unit_cgroup,
+		.host_addrs = env_host_addrs,
+		.userdata = e,
+	};
+	struct pcompile_plan *plan = NULL;
+	struct policy *pol = NULL;
+	char **desc;
+	int r;
+
+	r = pcompile(c, &env, &plan);
+	if (r < 0)
+		return r;
+	if (plan->has_cmdline) {
+		r = policy_new(c, &pol);
+		if (r < 0) {
+			pcompile_plan_free(plan);
+			return r;
+		}
+	}
+	desc = rules_describe(c, plan);
+	e->need_unit = config_has_unit(c);
+	r = desc ? apply_plan(e, plan, pol) : -ENOMEM;
+	if (r < 0) {
+		strv_free(desc);
+		policy_free(pol);
+		pcompile_plan_free(plan);
+		return r;
+	}
+	strv_free(e->rules_desc);
+	e->rules_desc = desc;
+	policy_free(e->policy);
+	e->policy = pol;
+	pcompile_plan_free(e->plan);
+	e->plan = plan;
+	e->config = c;
+	return 0;
+}
+
+int enforce_apply(struct enforce *e, const struct config *c)
+{
+	return compile_and_apply(e, c);
+}
+
+int enforce_set_host_addrs(struct enforce *e, const char *host, const struct cidr *addrs,
+			   size_t n)
+{
+	struct host_entry *h = NULL;
+	struct cidr *copy = NULL;
+
+	for (size_t i = 0; i < e->n_hosts; i++)
+		if (streq(e->hosts[i].host, host))
+			h = &e->hosts[i];
+	if (!h) {
+		struct host_entry *v = realloc(e->hosts, (e->n_hosts + 1) * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		e->hosts = v;
+		h = &e->hosts[e->n_hosts];
+		*h = (struct host_entry){ .host = strdup(host) };
+		if (!h->host)
+			return -ENOMEM;
+		e->n_hosts++;
+	}
+	if (n > 0) {
+		copy = malloc(n * sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, addrs, n * sizeof(*copy));
+	}
+	free(h->addrs);
+	h->addrs = copy;
+	h->n = n;
+	return e->config ? compile_and_apply(e, e->config) : 0;
+}
+
+/* ---- lifecycle */
+
+static int adopt_state(struct enforce *e)
+{
+	uint32_t zero = 0, g = 0;
+	int r;
+
+	/* which slot the pinned programs use now; stale exemptions (dead pids) go */
+	if (bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.enf_gen), &zero, &g) == 0)
+		e->gen = g & 1;
+	r = map_clear(bpf_map__fd(e->skel->maps.enf_exempt), sizeof(__u32));
+	if (r < 0)
+		return r;
+	return 0;
+}
+
+static int enforce_start(struct enforce *e, const struct config *c)
+{
+	int r;
+
+	r = find_cgroup2_root(&e->cgroup_root);
+	if (r < 0)
+		return log_error_errno(r, "No cgroup2 mount found for enforcement: %m");
+	e->cgroup_fd = open(e->cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (e->cgroup_fd < 0)
+		return log_error_errno(errno, "Failed to open %s: %m", e->cgroup_root);
+	if (!e->persist && have_pins()) {
+		r = enforce_detach_pinned();
+		log_info("enforce_persist is off: removed pinned enforcement (%d links)", r);
+	}
+	if (e->persist) {
+		r = ensure_bpffs();
+		if (r < 0)
+			return log_error_errno(r, "Failed to mount bpffs on " BPFFS_ROOT ": %m");
+		if (mkdir(AEGIS_BPFFS_DIR, 0700) < 0 && errno != EEXIST)
+			return log_error_errno(errno, "Failed to create " AEGIS_BPFFS_DIR ": %m");
+	}
+	r = load(e);
+	if (r < 0 && e->persist && have_pins()) {
+		/* pinned maps from an incompatible build: start over */
+		log_warning_errno(r, "Pinned enforcement maps are not reusable (%m), replacing them");
+		aegis_enforce__destroy(TAKE_PTR(e->skel));
+		(void)enforce_detach_pinned();
+		(void)mkdir(AEGIS_BPFFS_DIR, 0700);
+		r = load(e);
+	}
+	if (r < 0)
+		return log_error_errno(r, "Failed to load the enforcement programs: %m");
+	r = attach(e);
+	if (r < 0)
+		return log_error_errno(r, "Failed to attach enforcement to %s: %m", e->cgroup_root);
+	if (e->adopted) {
+		r = adopt_state(e);
+		if (r < 0)
+			return log_error_errno(r, "Failed to adopt pinned enforcement maps: %m");
+	}
+	r = update_exempt(e, getpid());
+	if (r < 0)
+		return log_error_errno(r, "Failed to exempt aegis from enforcement: %m");
+	r = enforce_update_local_addrs(e);
+	if (r < 0)
+		return log_error_errno(r, "Failed to read this host's addresses: %m");
+	r = compile_and_apply(e, c);
+	if (r < 0)
+		return log_error_errno(r, "Failed to compile the policy into enforcement maps: %m");
+	return 0;
+}
+
+int enforce_new(const struct config *c, struct enforce **ret)
+{
+	struct enforce *e = calloc(1, sizeof(*e));
+	int r;
+
+	if (!e)
+		return -ENOMEM;
+	e->cgroup_fd = -EBADF;
+	e->procv_fd = -EBADF;
+	e->persist = c->global.enforce_persist;
+	r = enforce_start(e, c);
+	if (r < 0) {
+		enforce_free(e);
+		return r;
+	}
+	log_info("Enforcement %s on %s (%s): %u in-kernel, %u cmdline, %u userspace-only rules",
+		 e->adopted ? "adopted" : "attached", e->cgroup_root,
+		 e->pinned ? "pinned, survives the daemon" : "ends with the daemon",
+		 e->plan->n_kernel, e->plan->n_cmdline, e->plan->n_userspace);
+	*ret = e;
+	return 0;
+}
+
+static uint64_t counter(const struct enforce *e, __u32 idx)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t sum = 0;
+
+	if (ncpu <= 0 || ncpu > 4096)
+		return 0;
+	{
+		_cleanup_free_ __u64 *v = calloc(ncpu, sizeof(__u64));
+
+		if (!v ||
+		    bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.enf_counters), &idx, v) < 0)
+			return 0;
+		for (int i = 0; i < ncpu; i++)
+			sum += v[i];
+	}
+	return sum;
+}
+
+void enforce_get_status(const struct enforce *e, struct enforce_status *ret)
+{
+	*ret = (struct enforce_status){};
+	if (!e || !e->skel)
+		return;
+	for (unsigned i = 0; i < _L_MAX; i++)
+		if (e->links[i])
+			ret->n_links++;
+	ret->active = e->plan && (e->plan->hdr.flags & AEGIS_ENF_H_ACTIVE) &&
+		      ret->n_links >= L_CGROUP_MAX;
+	ret->pinned = e->pinned;
+	ret->adopted = e->adopted;
+	if (e->plan) {
+		ret->n_kernel_rules = e->plan->n_kernel;
+		ret->n_cmdline_rules = e->plan->n_cmdline;
+		ret->n_userspace_only = e->plan->n_userspace;
+	}
+	ret->blocks = counter(e, AEGIS_CNT_BLOCKS);
+	ret->kills = counter(e, AEGIS_CNT_KILLS);
+	ret->cgroup_root = e->cgroup_root;
+	ret->rules = e->rules_desc;
+	ret->generation = e->seq;
+}
+
+struct enforce *enforce_free(struct enforce *e)
+{
+	if (!e)
+		return NULL;
+	for (unsigned i = 0; i < _L_MAX; i++) {
+		if (!e->links[i])
+			continue;
+		/* pinned: closing our fd leaves the pinned attachment in place */
+		if (e->pinned)
+			bpf_link__disconnect(e->links[i]);
+		bpf_link__destroy(e->links[i]);
+	}
+	aegis_enforce__destroy(e->skel);
+	safe_close(e->procv_fd);
+	safe_close(e->cgroup_fd);
+	policy_free(e->policy);
+	pcompile_plan_free(e->plan);
+	strv_free(e->rules_desc);
+	for (size_t i = 0; i < e->n_hosts; i++) {
+		free(e->hosts[i].host);
+		free(e->hosts[i].addrs);
+	}
+	free(e->hosts);
+	free(e->cgroup_root);
+	free(e);
+	return NULL;
+}

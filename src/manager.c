@@ -1,2 +1,554 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* PLACEHOLDER: replaced by the module owner. */
+/* The daemon: one loop from kernel records to attributed output (see manager.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "event-loop.h"
+#include "json.h"
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+#include "proc-cache.h"
+#include "record.h"
+
+int manager_new(struct manager **ret)
+{
+	struct manager *m;
+	int r;
+
+	m = malloc(sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	*m = (struct manager){
+		.signal_fd = -EBADF,
+		.poll_usec = MANAGER_POLL_MIN_USEC,
+		.started_usec = now_usec(CLOCK_MONOTONIC),
+	};
+	strbuf_init(&m->out);
+	strbuf_init(&m->line);
+	r = event_loop_new(&m->loop);
+	if (r < 0) {
+		free(m);
+		return r;
+	}
+	*ret = m;
+	return 0;
+}
+
+/* ---- output ------------------------------------------------------------------------- */
+
+/*
+ * Writes pending stdout bytes without blocking the loop for long: pipes and
+ * sockets get at most PIPE_BUF per write and only while poll() says there is
+ * room; files and terminals take everything at once.
+ */
+static void output_flush(struct manager *m, bool block)
+{
+	struct stat st;
+	bool chunked;
+
+	if (m->out_off >= m->out.len)
+		goto done;
+	chunked = fstat(STDOUT_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+	while (m->out_off < m->out.len) {
+		size_t n = m->out.len - m->out_off;
+		struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+		ssize_t k;
+
+		if (chunked) {
+			if (poll(&p, 1, block ? 1000 : 0) <= 0 || !(p.revents & POLLOUT))
+				return;
+			n = MIN(n, (size_t)PIPE_BUF);
+		}
+		k = write(STDOUT_FILENO, m->out.s + m->out_off, n);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			/* stdout is gone (EPIPE...): nothing more will be written */
+			m->stats.output_dropped++;
+			break;
+		}
+		m->out_off += k;
+	}
+done:
+	strbuf_reset(&m->out);
+	m->out_off = 0;
+}
+
+static void output_record(struct manager *m, const struct record *rec)
+{
+	int r;
+
+	strbuf_reset(&m->line);
+	r = m->opts.json ? record_to_json(rec, &m->line) : record_to_line(rec, &m->line);
+	if (r < 0 || m->line.oom) {
+		m->stats.output_dropped++;
+		return;
+	}
+	if (m->out.len - m->out_off + m->line.len + 1 > MANAGER_OUT_MAX) {
+		m->stats.output_dropped++;
+		return;
+	}
+	strbuf_append(&m->out, m->line.s, m->line.len);
+	strbuf_putc(&m->out, '\n');
+}
+
+static int on_post(struct event_source *s, void *userdata)
+{
+	output_flush(userdata, /* block= */ false);
+	return 0;
+}
+
+/* ---- records -------------------------------------------------------------------------- */
+
+void manager_handle_record(struct manager *m, struct record *rec)
+{
+	/*
+	 * SEAM(policy): if (m->policy) policy_decide(m->policy, rec) fills
+	 * outcome/rule/actions/reason; without a config, OUTCOME_NONE.
+	 * SEAM(detent): detent_check() may suppress log/notify/script and add
+	 * to rec->suppressed.
+	 * SEAM(actions): actions_run(m->actions, rec) (never blocks).
+	 */
+	output_record(m, rec);
+	/* SEAM(control): control_publish(m->control, json, len) for `aegis events`. */
+}
+
+static const struct proc_info *task_proc(struct manager *m, const struct aegis_task *t)
+{
+	static struct proc_info unknown;
+	const struct proc_info *p = proc_cache_get(m->procs, t);
+
+	if (p)
+		return p;
+	/* out of memory: still report the connection, with the kernel's identity */
+	unknown = (struct proc_info){ .pid = t->pid, .ppid = t->ppid, .uid = t->uid,
+				      .gid = t->gid, .start_time = t->start_time };
+	memcpy(unknown.comm, t->comm, sizeof(unknown.comm));
+	unknown.comm[sizeof(unknown.comm) - 1] = 0;
+	return &unknown;
+}
+
+static void handle_conn(struct manager *m, const struct aegis_rec_conn *c)
+{
+	struct record rec = {
+		.time_usec = c->ts / 1000 + m->boot_to_real_usec,
+		.proc = task_proc(m, &c->task),
+		.direction = c->direction,
+		.proto = c->proto,
+		.family = c->family,
+		.sport = c->sport,
+		.dport = c->dport,
+		.result = c->result,
+		.has_result = (c->flags & AEGIS_CONN_RESULT_VALID) && c->direction == AEGIS_DIR_OUT,
+		.suppressed = c->suppressed,
+	};
+
+	memcpy(rec.saddr, c->saddr, sizeof(rec.saddr));
+	memcpy(rec.daddr, c->daddr, sizeof(rec.daddr));
+	m->stats.conns++;
+	manager_handle_record(m, &rec);
+}
+
+/* Ring buffer callback: check size, switch on type. < 0 ends this drain (batch full). */
+static int on_rb_record(void *ctx, void *data, size_t size)
+{
+	struct manager *m = ctx;
+	__u32 type;
+
+	m->stats.records++;
+	if (size < sizeof(type)) {
+		m->stats.bad++;
+		goto next;
+	}
+	memcpy(&type, data, sizeof(type));
+	switch (type) {
+	case AEGIS_REC_EXEC:
+		if (size < sizeof(struct aegis_rec_exec))
+			goto bad;
+		m->stats.execs++;
+		(void)proc_cache_exec(m->procs, data);
+		break;
+	case AEGIS_REC_EXIT:
+		if (size < sizeof(struct aegis_rec_exit))
+			goto bad;
+		m->stats.exits++;
+		proc_cache_exit(m->procs, data);
+		break;
+	case AEGIS_REC_CONN:
+		if (size < sizeof(struct aegis_rec_conn))
+			goto bad;
+		handle_conn(m, data);
+		break;
+	default:
+		goto bad;
+	}
+next:
+	return --m->batch_left ? 0 : -EAGAIN;
+bad:
+	m->stats.bad++;
+	goto next;
+}
+
+/* Drains at most MANAGER_BATCH records. Returns how many, or < 0. */
+static int rb_drain(struct manager *m)
+{
+	int r;
+
+	m->batch_left = MANAGER_BATCH;
+	m->boot_to_real_usec = (int64_t)now_usec(CLOCK_REALTIME) - (int64_t)now_usec(CLOCK_BOOTTIME);
+	r = ring_buffer__consume(m->rb);
+	if (r == -EAGAIN && !m->batch_left)
+		return MANAGER_BATCH;
+	return r;
+}
+
+static int on_rb_io(struct event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	int r = rb_drain(userdata);
+
+	return r < 0 ? r : 0;
+}
+
+/* ---- timer: ring-buffer poll (batched wakeups), watchdog ------------------------------ */
+
+static int on_timer(struct event_source *s, uint64_t now, void *userdata)
+{
+	struct manager *m = userdata;
+	int n;
+
+	n = rb_drain(m);
+	if (n < 0)
+		log_debug_errno(n, "Ring buffer drain failed: %m");
+	/* busy: poll fast (or at once when a batch was cut); idle: back off */
+	if (n >= MANAGER_BATCH)
+		m->poll_usec = 0;
+	else if (n > 0)
+		m->poll_usec = MANAGER_POLL_MIN_USEC;
+	else
+		m->poll_usec = MIN(MAX(m->poll_usec * 2, MANAGER_POLL_MIN_USEC),
+				   MANAGER_POLL_MAX_USEC);
+	if (m->watchdog_usec && now - m->watchdog_last >= m->watchdog_usec / 2) {
+		(void)sd_notify(0, "WATCHDOG=1");
+		m->watchdog_last = now;
+	}
+	/* SEAM(detent, resolve): periodic expiry and refresh hook in here. */
+	return event_source_set_time(s, now + m->poll_usec);
+}
+
+/* ---- configuration ---------------------------------------------------------------------- */
+
+static void log_diags(const struct diag_list *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		const struct diag *g = &d->d[i];
+		int level = g->warning ? LOG_WARNING : LOG_ERR;
+
+		if (g->file)
+			log_full(level, "%s:%u:%u: %s: %s", g->file, g->line, g->col,
+				 g->warning ? "warning" : "error", g->msg);
+		else
+			log_full(level, "%s: %s", g->warning ? "warning" : "error", g->msg);
+	}
+}
+
+/* The path to load, or NULL for "no policy". */
+static const char *config_path(const struct manager *m)
+{
+	if (m->opts.no_config)
+		return NULL;
+	if (m->opts.config_path)
+		return m->opts.config_path;
+	if (access(AEGIS_DEFAULT_CONFIG, F_OK) == 0)
+		return AEGIS_DEFAULT_CONFIG;
+	return NULL;
+}
+
+static int config_load_logged(const char *path, struct config **ret)
+{
+	struct config_load_opts o = { .main_path = path };
+	struct diag_list d = {};
+	int r;
+
+	r = config_load(&o, ret, &d);
+	log_diags(&d);
+	diag_list_done(&d);
+	return r;
+}
+
+/* Makes c the active configuration (takes it). */
+static void manager_apply_config(struct manager *m, struct config *c)
+{
+	/*
+	 * SEAM(policy, enforce): compile c into the matcher and the enforce maps
+	 * here, and swap atomically; a failure must keep the old state.
+	 */
+	config_free(m->config);
+	m->config = c;
+}
+
+int manager_reload(struct manager *m, struct strbuf *msg)
+{
+	const char *path = config_path(m);
+	struct config *c = NULL;
+	int r;
+
+	(void)sd_notify(0, "RELOADING=1");
+	m->stats.reloads++;
+	if (!path) {
+		log_info("Reload: no configuration in use, nothing to do");
+		if (msg)
+			strbuf_puts(msg, "no configuration in use");
+		r = 0;
+		goto out;
+	}
+	r = config_load_logged(path, &c);
+	if (r < 0) {
+		m->stats.reload_failures++;
+		log_error_errno(r, "Reload of %s failed, keeping the current policy: %m", path);
+		if (msg)
+			strbuf_printf(msg, "reload of %s failed: %s; current policy kept", path,
+				      strerror(-r));
+		goto out;
+	}
+	if (m->config && (c->global.ringbuf_size != m->config->global.ringbuf_size ||
+			  c->global.kernel_dedup != m->config->global.kernel_dedup))
+		log_notice("ringbuf_size and kernel_dedup take effect at the next start");
+	manager_apply_config(m, c);
+	log_info("Reloaded %s", path);
+	if (msg)
+		strbuf_printf(msg, "reloaded %s", path);
+out:
+	(void)sd_notify(0, "READY=1");
+	return r;
+}
+
+/* ---- signals ------------------------------------------------------------------------- */
+
+static int on_signal(struct event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct manager *m = userdata;
+	struct signalfd_siginfo si;
+
+	for (int i = 0; i < 16; i++) {
+		ssize_t n = read(fd, &si, sizeof(si));
+
+		if (n != sizeof(si))
+			return n < 0 && errno != EAGAIN ? -errno : 0;
+		switch (si.ssi_signo) {
+		case SIGINT:
+		case SIGTERM:
+			log_info("Received %s, exiting", strsignal(si.ssi_signo));
+			event_loop_exit(m->loop, 0);
+			break;
+		case SIGHUP:
+			(void)manager_reload(m, NULL);
+			break;
+		case SIGCHLD:
+			/* SEAM(actions): reap hook scripts (waitpid WNOHANG / pidfds). */
+			break;
+		}
+	}
+	return 0;
+}
+
+static int setup_signals(struct manager *m)
+{
+	sigset_t mask;
+	int r;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	m->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (m->signal_fd < 0)
+		return -errno;
+	r = event_loop_add_io(m->loop, m->signal_fd, EPOLLIN, on_signal, m, &m->signal_source);
+	return r;
+}
+
+/* ---- startup / run / shutdown ---------------------------------------------------------- */
+
+static int setup_bpf(struct manager *m)
+{
+	struct bpf_loader_opts o = {
+		.ringbuf_size = MANAGER_DEFAULT_RINGBUF_SIZE,
+		.dedup_ns = MANAGER_DEFAULT_KERNEL_DEDUP_SEC * 1000000000ULL,
+	};
+	const char *force = getenv("AEGIS_ATTACH_MODE");
+	int r;
+
+	if (m->config) {
+		o.ringbuf_size = m->config->global.ringbuf_size;
+		o.dedup_ns = m->config->global.kernel_dedup * 1000000000ULL;
+	}
+	o.force_tracepoints = force && streq(force, "tracepoint");
+	r = bpf_loader_new(&o, &m->bpf);
+	if (r < 0)
+		return log_error_errno(r, "Failed to load BPF programs: %m");
+	m->rb = ring_buffer__new(bpf_loader_ringbuf_fd(m->bpf), on_rb_record, m, NULL);
+	if (!m->rb)
+		return log_error_errno(-errno, "Failed to set up the ring buffer: %m");
+	r = event_loop_add_io(m->loop, ring_buffer__epoll_fd(m->rb), EPOLLIN, on_rb_io, m,
+			      &m->rb_source);
+	if (r < 0)
+		return log_error_errno(r, "Failed to watch the ring buffer: %m");
+	return 0;
+}
+
+static int setup_config(struct manager *m)
+{
+	const char *path = config_path(m);
+	struct config *c = NULL;
+	int r;
+
+	if (!path) {
+		if (!m->opts.no_config)
+			log_notice("No configuration (%s does not exist): logging every connection, "
+				   "no policy",
+				   AEGIS_DEFAULT_CONFIG);
+		return 0;
+	}
+	r = config_load_logged(path, &c);
+	if (r < 0)
+		return log_error_errno(r, "Failed to load %s: %m", path);
+	manager_apply_config(m, c);
+	return 0;
+}
+
+static void notify_ready(struct manager *m)
+{
+	char modes[256];
+
+	bpf_loader_modes_to_string(m->bpf, modes, sizeof(modes));
+	log_info("aegis ready: pid %d, %s, policy %s, attach modes: %s", (int)getpid(),
+		 m->opts.json ? "json output" : "text output",
+		 m->config ? config_path(m) : "none", modes);
+	if (sd_watchdog_enabled(0, &m->watchdog_usec) <= 0)
+		m->watchdog_usec = 0;
+	(void)sd_notify(0, "READY=1");
+}
+
+int manager_startup(struct manager *m, const struct manager_opts *opts)
+{
+	int r;
+
+	m->opts = *opts;
+	r = setup_config(m);
+	if (r < 0)
+		return r;
+	r = proc_cache_new(&m->procs);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up the process cache: %m");
+	r = setup_signals(m);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up signal handling: %m");
+	r = setup_bpf(m);
+	if (r < 0)
+		return r;
+	r = event_loop_add_timer(m->loop, now_usec(CLOCK_MONOTONIC) + m->poll_usec, on_timer, m,
+				 &m->timer_source);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up the poll timer: %m");
+	r = event_loop_add_post(m->loop, on_post, m, &m->post_source);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up output flushing: %m");
+	/* SEAM(control): control_new(m->loop, NULL, &ops, m, &m->control). */
+	/* SEAM(enforce): attach enforce programs, reusing bpf_loader_counters_fd(). */
+	notify_ready(m);
+	return 0;
+}
+
+int manager_run(struct manager *m)
+{
+	return event_loop_run(m->loop);
+}
+
+enum attach_mode manager_attach_mode(const struct manager *m, enum bpf_source s)
+{
+	return m->bpf ? bpf_loader_mode(m->bpf, s) : ATTACH_TRACEPOINT;
+}
+
+int manager_counters(const struct manager *m, uint64_t ret[AEGIS_CNT_MAX])
+{
+	if (!m->bpf)
+		return -ENODEV;
+	return bpf_loader_read_counters(m->bpf, ret);
+}
+
+static void print_counters(struct manager *m)
+{
+	uint64_t c[AEGIS_CNT_MAX] = {};
+	char buf[512];
+
+	if (manager_counters(m, c) < 0)
+		return;
+	snprintf(buf, sizeof(buf),
+		 "aegis counters: events=%" PRIu64 " drops=%" PRIu64 " dedup=%" PRIu64
+		 " records=%" PRIu64 " conns=%" PRIu64 " execs=%" PRIu64 " exits=%" PRIu64
+		 " bad=%" PRIu64 " output_dropped=%" PRIu64,
+		 c[AEGIS_CNT_EVENTS], c[AEGIS_CNT_DROPS], c[AEGIS_CNT_DEDUP], m->stats.records,
+		 m->stats.conns, m->stats.execs, m->stats.exits, m->stats.bad,
+		 m->stats.output_dropped);
+	fprintf(stderr, "%s\n", buf);
+	if (log_is_journal())
+		log_info("%s", buf);
+	if (c[AEGIS_CNT_DROPS])
+		log_warning("%" PRIu64 " records were lost: the ring buffer was full "
+			    "(raise global.ringbuf_size)",
+			    c[AEGIS_CNT_DROPS]);
+}
+
+/* Stop the producers, then take what they left in the ring buffer. */
+static void shutdown_bpf(struct manager *m)
+{
+	if (!m->bpf)
+		return;
+	bpf_loader_detach(m->bpf);
+	if (m->rb) {
+		for (int i = 0; i < 64 && rb_drain(m) >= MANAGER_BATCH; i++)
+			;
+		output_flush(m, /* block= */ true);
+	}
+	print_counters(m);
+	m->rb_source = event_source_free(m->rb_source);
+	ring_buffer__free(m->rb);
+	m->rb = NULL;
+	m->bpf = bpf_loader_free(m->bpf);
+}
+
+struct manager *manager_free(struct manager *m)
+{
+	if (!m)
+		return NULL;
+	shutdown_bpf(m);
+	output_flush(m, /* block= */ true);
+	m->timer_source = event_source_free(m->timer_source);
+	m->post_source = event_source_free(m->post_source);
+	m->signal_source = event_source_free(m->signal_source);
+	m->signal_fd = safe_close(m->signal_fd);
+	event_loop_free(m->loop);
+	proc_cache_free(m->procs);
+	config_free(m->config);
+	strbuf_done(&m->out);
+	strbuf_done(&m->line);
+	free(m);
+	return NULL;
+}

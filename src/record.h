@@ -8,10 +8,24 @@
  *
  *   JSON key "dst"  ==  hook env AEGIS_DST  ==  journald field AEGIS_DST
  *
- * Fields, in order: time pid ppid uid user comm exe cmdline unit cgroup
- * direction proto src spt dst dpt result | outcome rule actions suppressed
- * reason (the last group only once a decision is attached). Unknown/empty
- * values are emitted as "" (strings) and are still present in JSON.
+ * Fields, in order: time pid ppid uid user comm exe cmdline cmdline_truncated
+ * unit cgroup direction proto src spt dst dpt result | outcome rule actions
+ * suppressed reason (the last group only once a decision is attached).
+ * Unknown/empty values are emitted as "" (strings) and are still present in
+ * JSON (as "" for strings, null for numbers).
+ *
+ * Values (text, as hook env and journald get them):
+ *   time       RFC 3339 UTC with microseconds: "2026-11-21T20:01:57.123456Z"
+ *   pid ppid uid spt dpt suppressed   decimal; spt is "" for listen
+ *   cmdline    argv joined by single spaces, raw bytes (writers escape)
+ *   cmdline_truncated  "true" when the kernel cut argv at AEGIS_ARGV_MAX
+ *              bytes (cmdline then holds the first ~4 KiB), else "false"
+ *   unit       "" when the cgroup is not a systemd unit
+ *   result     "0" on success, else the errno name of the syscall result:
+ *              "EINPROGRESS", "ECONNREFUSED", "EPERM" (blocked), ...; "-N" for
+ *              an errno without a name; "" when the event has no result
+ *              (accept, listen, UDP send)
+ *   actions    comma list in display order, "log,notify"; "" for none
  */
 #pragma once
 
@@ -52,7 +66,8 @@ enum outcome {
 	OUTCOME_UNCONFIGURED, /* no app matched */
 	_OUTCOME_MAX,
 };
-const char *outcome_to_string(enum outcome o); /* "allowed", "violation", ... */
+/* "none", "allowed", "whitelisted", "ignored", "violation", "unconfigured"; NULL if out of range. */
+const char *outcome_to_string(enum outcome o);
 
 struct record {
 	uint64_t time_usec; /* CLOCK_REALTIME of the kernel event */
@@ -77,9 +92,25 @@ typedef int (*record_field_cb)(const char *name, const char *value, size_t len, 
 /* Calls cb for every field in the documented order; stops on cb < 0 and returns it. */
 int record_foreach_field(const struct record *r, record_field_cb cb, void *userdata);
 
+/* The JSON type of a field. A NUMBER with len 0 is unknown (JSON null). */
+enum field_kind {
+	FIELD_KIND_STRING,
+	FIELD_KIND_NUMBER,
+	FIELD_KIND_BOOL, /* value "true" / "false" */
+};
+typedef int (*record_field_typed_cb)(const char *name, enum field_kind kind, const char *value,
+				     size_t len, void *userdata);
+/* record_foreach_field() with the kind of each value (JSON writer, journald);
+ * cb > 0 stops early and returns 0 (a lookup found its field). */
+int record_foreach_field_typed(const struct record *r, record_field_typed_cb cb, void *userdata);
+/* RFC 3339 UTC with microseconds into buf (>= 28 bytes); returns buf. */
+char *record_time_to_string(uint64_t time_usec, char *buf, size_t size);
+/* "0", "EINPROGRESS", ... as described above, into buf (>= 16 bytes); returns buf. */
+char *record_result_to_string(const struct record *r, char *buf, size_t size);
+
 /* Endpoint text: "203.0.113.7", "2001:db8::1"; "" when unset. */
 void record_addr_to_string(int family, const uint8_t addr[16], char *buf, size_t size);
-const char *direction_to_string(int direction); /* "out", "in", "listen" */
-const char *proto_to_string(int proto); /* "tcp", "udp" */
+const char *direction_to_string(int direction); /* "out", "in", "listen"; NULL if unknown */
+const char *proto_to_string(int proto); /* "tcp", "udp"; NULL if unknown */
 /* The remote endpoint for policy: dst for out/listen, src for in. */
 void record_remote(const struct record *r, const uint8_t **ret_addr, uint16_t *ret_port);

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The observation programs (bpf/trace.bpf.c): open, configure, pick the attach
+ * mode per event source, load, attach, read counters, detach.
+ *
+ * Attach modes, cheapest first, chosen by probing at start-up:
+ *   exec, exit        tp_btf      > tracepoint
+ *   connect           fentry      > tracepoint   (fexit __sys_connect_file)
+ *   accept            fentry      > tracepoint   (fexit inet_csk_accept)
+ *   listen            fentry      > tracepoint   (fexit inet_listen)
+ *   udp-send          fentry      > tracepoint   (fexit udp_sendmsg/udpv6_sendmsg)
+ * The tracepoint set alone is complete. If loading or attaching the chosen
+ * set fails, everything falls back to tracepoints. AEGIS_ATTACH_MODE=tracepoint
+ * in the environment forces the baseline (tests, debugging).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/types.h>
+
+#include "aegis.h"
+
+enum bpf_source {
+	BPF_SOURCE_EXEC,
+	BPF_SOURCE_EXIT,
+	BPF_SOURCE_CONNECT,
+	BPF_SOURCE_ACCEPT,
+	BPF_SOURCE_LISTEN,
+	BPF_SOURCE_UDP_SEND,
+	_BPF_SOURCE_MAX,
+};
+
+enum attach_mode {
+	ATTACH_TRACEPOINT,
+	ATTACH_TP_BTF,
+	ATTACH_FENTRY,
+	_ATTACH_MODE_MAX,
+};
+
+const char *bpf_source_to_string(enum bpf_source s); /* "exec", "connect", "udp-send", ... */
+const char *attach_mode_to_string(enum attach_mode m); /* "tracepoint", "tp_btf", "fentry" */
+
+struct bpf_loader_opts {
+	uint64_t ringbuf_size; /* bytes, power of two >= page size; 0 = built-in 8 MiB */
+	uint64_t dedup_ns; /* in-kernel dedup window; 0 disables */
+	bool force_tracepoints; /* skip probing, use the baseline */
+};
+
+struct bpf_loader;
+
+/* Opens, configures, loads and attaches. Logs the chosen modes at debug only. */
+int bpf_loader_new(const struct bpf_loader_opts *opts, struct bpf_loader **ret);
+/* Detaches every program (no new records); maps stay readable until bpf_loader_free(). */
+void bpf_loader_detach(struct bpf_loader *l);
+/* Detaches and unloads. Accepts NULL, returns NULL. */
+struct bpf_loader *bpf_loader_free(struct bpf_loader *l);
+
+enum attach_mode bpf_loader_mode(const struct bpf_loader *l, enum bpf_source s);
+/* "exec=tp_btf exit=tp_btf connect=tracepoint ..." into buf; returns buf. */
+char *bpf_loader_modes_to_string(const struct bpf_loader *l, char *buf, size_t size);
+
+/* The ring buffer map fd (for ring_buffer__new()). */
+int bpf_loader_ringbuf_fd(const struct bpf_loader *l);
+/* The per-CPU counters map fd (enforce programs share it with bpf_map__reuse_fd()). */
+int bpf_loader_counters_fd(const struct bpf_loader *l);
+/* Sums the per-CPU counters into ret[AEGIS_CNT_MAX]. */
+int bpf_loader_read_counters(const struct bpf_loader *l, uint64_t ret[AEGIS_CNT_MAX]);

@@ -1,0 +1,94 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Fail mode. Default: kill -9 of the daemon ends enforcement (links die with
+# its fds). enforce_persist = true: enforcement survives kill -9 (pinned in
+# bpffs), a restarted daemon adopts the pinned links (one attachment, not
+# two), and --detach-enforcement removes it cleanly.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/block-lib.sh"
+
+blocked_exe blockme-py
+
+config() {
+	write_config <<EOF2
+[global]
+include_dirs = ["@DROPINS@"]
+script_dirs = ["@SCRIPTS@"]
+default_actions = ["log"]
+enforce_persist = $1
+EOF2
+	write_dropin 50-block.toml <<'EOF2'
+[[app]]
+exe = "blockme-py"
+ports = ["24301"]
+actions = ["block"]
+EOF2
+}
+
+detach() {
+	if [ -n "$ENF_DRIVER" ]; then
+		"$ENF_DRIVER" --detach
+	else
+		"$AEGIS_BIN" run --detach-enforcement
+	fi
+}
+
+start_server tcp,4,127.0.0.1,24301 tcp,4,127.0.0.1,24302
+
+# --- default: fail-open
+config false
+enf_start
+expect EPERM blockme-py tcp 4 127.0.0.1 24302
+[ ! -e /sys/fs/bpf/aegis ] || fail "default mode pinned something in /sys/fs/bpf/aegis"
+kill -9 "$AEGIS_PID"
+wait "$AEGIS_PID" 2>/dev/null || true
+wait_for 5 test "$(n_attached)" = 0 || fail "programs still attached after kill -9 (default mode)"
+expect OK blockme-py tcp 4 127.0.0.1 24302
+ok "default mode: kill -9 ends enforcement"
+
+# --- persist: fail-closed
+config true
+enf_start
+expect EPERM blockme-py tcp 4 127.0.0.1 24302
+[ -e /sys/fs/bpf/aegis/link_connect4 ] || fail "persist mode: no pinned link"
+kill -9 "$AEGIS_PID"
+wait "$AEGIS_PID" 2>/dev/null || true
+sleep 0.2
+[ "$(n_attached)" = 1 ] || fail "persist mode: $(n_attached) programs attached after kill -9"
+expect EPERM blockme-py tcp 4 127.0.0.1 24302
+expect OK blockme-py tcp 4 127.0.0.1 24301
+ok "persist mode: enforcement survives kill -9"
+
+# restart: adopts, does not attach a second time
+: >"$T/aegis.out"
+: >"$T/aegis.err"
+enf_start
+[ "$(n_attached)" = 1 ] || fail "restarted daemon: $(n_attached) enf_connect4 programs attached (expected 1)"
+enf_log | grep -q "Enforcement adopted" || fail "restarted daemon did not report adopted links: $(enf_log | tail -5)"
+if [ -n "$ENF_DRIVER" ]; then
+	grep -q "adopted=1" "$T/aegis.out" || fail "status does not say adopted"
+fi
+expect EPERM blockme-py tcp 4 127.0.0.1 24302
+expect OK blockme-py tcp 4 127.0.0.1 24301
+ok "restarted daemon adopted the pinned links (one attachment)"
+
+# the adopted maps are live: a reload through the adopted links takes effect
+write_dropin 50-block.toml <<'EOF2'
+[[app]]
+exe = "blockme-py"
+ports = ["24302"]
+actions = ["block"]
+EOF2
+enf_reload
+wait_for 5 test "$(try blockme-py tcp 4 127.0.0.1 24302)" = OK || fail "reload after adoption did not apply"
+expect EPERM blockme-py tcp 4 127.0.0.1 24301
+ok "reload after adoption applies"
+
+# clean stop keeps pinned enforcement; --detach-enforcement removes it
+stop_aegis || true
+[ "$(n_attached)" = 1 ] || fail "persist mode: stop detached the programs"
+detach >"$T/detach.out" 2>&1 || fail "detach failed: $(cat "$T/detach.out")"
+[ "$(n_attached)" = 0 ] || fail "still attached after --detach-enforcement"
+[ ! -e /sys/fs/bpf/aegis ] || fail "/sys/fs/bpf/aegis left behind"
+expect OK blockme-py tcp 4 127.0.0.1 24301
+ok "--detach-enforcement removes pinned enforcement"

@@ -1,0 +1,46 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The smoke subset (tests/kernels/smoke.sh) on this kernel and under other
+# Debian kernels booted with ../shared/kernels/run-in-kernel.sh, asserting the
+# attach mode the daemon chose on each:
+#   host      connect=tracepoint when lockdown refuses fentry (this machine)
+#   bookworm  (6.1)  and  trixie (6.12): fentry for sockets, tp_btf for exec/exit
+# and, on every kernel, the forced tracepoint baseline (AEGIS_ATTACH_MODE=tracepoint).
+# The guests share this machine's filesystem, so they run the binary built here.
+# AEGIS_TEST_KERNELS="bookworm trixie" (default) selects the guests.
+. "$(dirname "$0")/lib.sh"
+
+SMOKE=$AEGIS_SRCDIR/tests/kernels/smoke.sh
+RUNK=${AEGIS_RUN_IN_KERNEL:-$AEGIS_SRCDIR/../shared/kernels/run-in-kernel.sh}
+BASELINE="exec=tracepoint exit=tracepoint connect=tracepoint accept=tracepoint listen=tracepoint udp-send=tracepoint"
+BEST="exec=tp_btf exit=tp_btf connect=fentry accept=fentry listen=fentry udp-send=fentry"
+
+# Host: what the kernel allows decides the expectation.
+lockdown=$(cat /sys/kernel/security/lockdown 2>/dev/null || echo "[none]")
+host_expect="exec=tp_btf exit=tp_btf"
+case "$lockdown" in
+*"[none]"*) ;;
+*) host_expect="$host_expect connect=tracepoint accept=tracepoint listen=tracepoint udp-send=tracepoint" ;;
+esac
+# shellcheck disable=SC2086
+SMOKE_PORT=20090 bash "$SMOKE" "$AEGIS_BIN" $host_expect || fail "smoke on the host ($(uname -r))"
+ok "host $(uname -r) (lockdown $lockdown): $host_expect"
+# shellcheck disable=SC2086
+AEGIS_ATTACH_MODE=tracepoint SMOKE_PORT=20092 bash "$SMOKE" "$AEGIS_BIN" $BASELINE ||
+	fail "forced tracepoint smoke on the host"
+ok "host: forced tracepoint baseline"
+
+[ -x "$RUNK" ] || skip "$RUNK not found"
+for k in ${AEGIS_TEST_KERNELS:-bookworm trixie}; do
+	log="$T/kernel-$k.log"
+	rc=0
+	# The guest mounts the working directory at the same path; the binary and the
+	# script are read through the shared root.
+	(cd "$AEGIS_SRCDIR" && "$RUNK" -c 2 -t 500 "$k" -- bash -c \
+		"bash '$SMOKE' '$AEGIS_BIN' $BEST && AEGIS_ATTACH_MODE=tracepoint bash '$SMOKE' '$AEGIS_BIN' $BASELINE") \
+		>"$log" 2>&1 || rc=$?
+	cat "$log"
+	[ $rc = 0 ] || fail "smoke under $k exited $rc"
+	[ "$(grep -c 'SMOKE OK' "$log")" = 2 ] || fail "smoke under $k did not finish both runs"
+	ok "$k: $(grep -o 'kernel [^:]*' "$log" | head -1): $BEST, and the tracepoint baseline"
+done

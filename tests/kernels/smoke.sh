@@ -1,0 +1,104 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# A smoke subset of the integration tests that runs anywhere: natively or
+# inside a guest kernel booted by ../shared/kernels/run-in-kernel.sh (where
+# everything is ~10x slower, so timeouts are generous and nothing is timed).
+#
+#   smoke.sh AEGIS_BIN [SOURCE=MODE...]
+#
+# Starts `aegis run --no-config --json`, makes one TCP connection (listen,
+# connect, accept) and sends UDP datagrams on loopback, checks the records
+# (exe, argv, endpoints, dedup of the datagrams), checks that the daemon
+# logged each given SOURCE=MODE in its "attach modes:" line, stops it and
+# checks drops=0. AEGIS_ATTACH_MODE in the environment is passed on.
+# Exit 0 on success; prints "FAIL: ..." and exits 1 otherwise.
+set -euo pipefail
+
+BIN=$1
+shift
+PORT=${SMOKE_PORT:-20090}
+PY=/usr/bin/python3
+W=$(mktemp -d /tmp/aegis-smoke.XXXXXX)
+A=
+cleanup() {
+	[ -n "$A" ] && kill "$A" 2>/dev/null || true
+	rm -rf "$W"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*" >&2
+	echo "--- daemon stderr:" >&2
+	grep -v 'libbpf:' "$W/err" | tail -20 >&2 || true
+	exit 1
+}
+# wait_until SECS CMD...
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.2
+	done
+}
+count() {
+	jq -c "select($1)" "$W/out" 2>/dev/null | wc -l
+}
+has() {
+	[ "$(count "$1")" -ge 1 ]
+}
+
+"$BIN" run --no-config --json >"$W/out" 2>"$W/err" &
+A=$!
+wait_until 120 grep -q "aegis ready" "$W/err" || fail "daemon not ready"
+modes=$(grep -o 'attach modes: .*' "$W/err")
+echo "kernel $(uname -r): $modes"
+for m in "$@"; do
+	grep -qw -- "$m" <<<"$modes" || fail "expected attach mode $m, daemon chose: $modes"
+done
+
+# One process: listen, connect (v4 and v6), accept both, then 200 datagrams to one port.
+$PY - "$PORT" <<'PYEOF'
+import socket, sys
+port = int(sys.argv[1])
+srv = socket.socket(socket.AF_INET6)
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("::", port))
+srv.listen(8)
+for addr in (("127.0.0.1", port), ("::1", port)):
+    fam = socket.AF_INET if "." in addr[0] else socket.AF_INET6
+    c = socket.socket(fam)
+    c.connect(addr)
+    a, _ = srv.accept()
+    a.close()
+    c.close()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(200):
+    u.sendto(b"x", ("127.0.0.1", port + 1))
+PYEOF
+
+exe=$(readlink -f $PY)
+py=".exe == \"$exe\" and (.cmdline | startswith(\"$PY - $PORT\"))"
+wait_until 60 has "$py and .direction == \"out\" and .proto == \"udp\"" ||
+	fail "no UDP record"
+has "$py and .direction == \"listen\" and .dpt == $PORT" || fail "no listen record"
+has "$py and .direction == \"out\" and .proto == \"tcp\" and .dst == \"127.0.0.1\" and .dpt == $PORT and .src == \"127.0.0.1\" and .spt > 0" ||
+	fail "no v4 connect record"
+has "$py and .direction == \"out\" and .proto == \"tcp\" and .dst == \"::1\" and .dpt == $PORT" ||
+	fail "no v6 connect record"
+# the v4 client reached a dual-stack listener: reported as v4 on both sides
+has "$py and .direction == \"in\" and .src == \"127.0.0.1\" and .dst == \"127.0.0.1\" and .dpt == $PORT" ||
+	fail "no v4 accept record"
+has "$py and .direction == \"in\" and .src == \"::1\" and .dpt == $PORT" || fail "no v6 accept record"
+n=$(count "$py and .direction == \"out\" and .proto == \"udp\" and .dpt == $((PORT + 1))")
+[ "$n" = 1 ] || fail "200 datagrams to one destination gave $n records"
+echo "records ok: listen, connect v4/v6, accept v4/v6, 200 datagrams -> 1 record"
+
+kill -TERM "$A"
+rc=0
+wait "$A" || rc=$?
+A=
+[ $rc = 0 ] || fail "daemon exited with $rc"
+counters=$(grep -o 'aegis counters:.*' "$W/err") || fail "no counters line"
+grep -q ' drops=0 ' <<<"$counters" || fail "drops: $counters"
+echo "$counters"
+echo "SMOKE OK"
