@@ -53,6 +53,7 @@ enum aegis_proto {
 
 /* aegis_rec_conn.flags */
 #define AEGIS_CONN_RESULT_VALID (1u << 0) /* result holds the syscall's return */
+#define AEGIS_CONN_EXE_DELETED (1u << 1) /* the process's exe_file was unlinked by now */
 
 /* Identity of the acting task, common to all records. */
 struct aegis_task {
@@ -74,7 +75,11 @@ struct aegis_task {
  * Emitted at sched_process_exec. filename is the path as passed to execve
  * (bprm->filename); path is the absolute exe path resolved from
  * mm->exe_file by walking dentries (mount-aware, up to AEGIS_PATH_DEPTH).
- * argv holds argv_len bytes of NUL-separated arguments (last NUL included).
+ * argv holds argv_len bytes of NUL-separated arguments (last NUL included);
+ * with AEGIS_EXEC_ARGV_TRUNC it holds the first AEGIS_ARGV_MAX - 1 bytes and a
+ * NUL. With AEGIS_EXEC_PATH_TRUNC (deeper than AEGIS_PATH_DEPTH components or
+ * longer than AEGIS_PATH_MAX) path holds the tail of the path without its head:
+ * use filename then.
  */
 struct aegis_rec_exec {
 	__u32 type; /* AEGIS_REC_EXEC */
@@ -90,7 +95,7 @@ struct aegis_rec_exec {
 	char argv[AEGIS_ARGV_MAX];
 };
 
-/* Emitted when a thread-group leader exits. */
+/* Emitted when the last thread of a process exits (signal->live reached 0). */
 struct aegis_rec_exit {
 	__u32 type; /* AEGIS_REC_EXIT */
 	__u32 exit_code;
@@ -98,7 +103,37 @@ struct aegis_rec_exit {
 	struct aegis_task task;
 };
 
-/* A connection event: outbound connect, accept, listen, or new UDP destination. */
+/*
+ * A connection event: outbound connect, accept, listen, or new UDP destination.
+ *
+ * What is emitted (trace.bpf.c):
+ * - out/tcp, out/udp: connect(2) on an AF_INET/AF_INET6 TCP or UDP socket
+ *   (also io_uring connects where the fentry variant is in use), with
+ *   result = the syscall's return (0, -EINPROGRESS, -ECONNREFUSED, ...) and
+ *   AEGIS_CONN_RESULT_VALID. dst is the address given to connect() (v4-mapped
+ *   unmapped), src/sport are read from the socket after the call: sport is 0
+ *   when the kernel already released the port (e.g. a refused loopback connect).
+ * - out/udp from sendto/sendmsg/sendmmsg with a destination address: one record
+ *   per (socket, destination) the first time the socket sends there (LRU
+ *   "udp_seen", keyed by socket inode: 1,000 datagrams to one destination = 1
+ *   record); result = 0 or the send's -errno. sendmmsg: the first message's
+ *   destination only. Sends without an address (connected sockets) are covered
+ *   by the connect record.
+ * - in/tcp: accept/accept4 (or inet_csk_accept with fentry) returning a new
+ *   AF_INET/AF_INET6 TCP socket; src = peer, dst = local. result not valid.
+ * - listen/tcp: the first successful listen() on a socket; dst = bound address
+ *   and port, src empty. Never deduped.
+ * - aegis's own connections (webhooks) are reported like any other.
+ *
+ * In-kernel dedup (rodata dedup_ns from global.kernel_dedup, 0 = off): out and
+ * in records are keyed by (tgid, start_time, proto, direction, remote address,
+ * port) where port is dport for out and the LOCAL port for in (the peer's
+ * ephemeral port is ignored, so a client reconnecting to a server is one key).
+ * Within dedup_ns of the last record for a key, repeats are only counted
+ * (AEGIS_CNT_DEDUP) and reported in `suppressed` of the next record for that
+ * key, emitted once the window has passed. UDP sends go through the per-socket
+ * filter first; only new (socket, destination) pairs count as repeats.
+ */
 struct aegis_rec_conn {
 	__u32 type; /* AEGIS_REC_CONN */
 	__u8 direction; /* enum aegis_direction */

@@ -100,62 +100,99 @@ static __always_inline int endpoint_from_sockaddr(struct endpoint *ep, const voi
 	return -1;
 }
 
-/* The struct file behind fd in task's file table, or NULL. */
-static __always_inline struct file *task_fd_file(struct task_struct *task, int fd)
+/*
+ * bpf_get_current_task_btf() (5.11+) gives a BTF pointer: the task's fields
+ * are then plain loads instead of one bpf_probe_read_kernel() call each,
+ * which halves the cost of the hot connect/accept paths. Older kernels take
+ * the probe-read branch; libbpf resolves the check at load time.
+ */
+#define HAVE_TASK_BTF bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_get_current_task_btf)
+
+/* The thread-group leader's start time of the current task. */
+static __always_inline __u64 current_start_time(void)
 {
-	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	if (HAVE_TASK_BTF)
+		return bpf_get_current_task_btf()->group_leader->start_time;
+	return BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), group_leader,
+			     start_time);
+}
+
+/* The struct file behind fd in the current task's file table, or NULL. */
+static __always_inline struct file *current_fd_file(int fd)
+{
 	struct file **fds;
 	struct file *f = NULL;
+	unsigned int max;
 
-	if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+	if (HAVE_TASK_BTF) {
+		struct fdtable *fdt = bpf_get_current_task_btf()->files->fdt;
+
+		max = fdt->max_fds;
+		fds = fdt->fd;
+	} else {
+		struct fdtable *fdt =
+			BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), files, fdt);
+
+		max = BPF_CORE_READ(fdt, max_fds);
+		fds = BPF_CORE_READ(fdt, fd);
+	}
+	if (fd < 0 || (unsigned int)fd >= max)
 		return NULL;
-	fds = BPF_CORE_READ(fdt, fd);
 	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) < 0)
 		return NULL;
 	return f;
 }
 
+/* An AF_INET/AF_INET6 TCP or UDP socket found behind an fd. */
+struct inet_sock_ref {
+	struct sock *sk;
+	struct inode *inode; /* i_ino is unique per socket, unlike sk (reused after free) */
+	__u16 family;
+	__u16 proto;
+};
+
 /*
- * The sock behind fd if it is an AF_INET/AF_INET6 TCP or UDP socket, else
- * NULL; *ret_ino gets the socket inode number (unique per socket, unlike the
- * sock pointer, which is reused after free).
+ * Resolves the current task's fd to its TCP/UDP inet socket: 0 and *ret, or
+ * -1 for anything else. Every field read is a probe read here: keep them few.
  */
-static __always_inline struct sock *task_fd_inet_sock(struct task_struct *task, int fd,
-						      __u64 *ret_ino)
+static __always_inline int current_fd_inet_sock(int fd, struct inet_sock_ref *ret)
 {
-	struct file *f = task_fd_file(task, fd);
+	/* locals only inside BPF_CORE_READ(): a field of our own struct has no kernel relocation */
+	struct file *f = current_fd_file(fd);
+	struct inode *inode;
 	struct socket *sock;
 	struct sock *sk;
 	__u16 family, proto;
 
 	if (!f)
-		return NULL;
-	if ((BPF_CORE_READ(f, f_inode, i_mode) & AEGIS_S_IFMT) != AEGIS_S_IFSOCK)
-		return NULL;
+		return -1;
+	inode = BPF_CORE_READ(f, f_inode);
+	if ((BPF_CORE_READ(inode, i_mode) & AEGIS_S_IFMT) != AEGIS_S_IFSOCK)
+		return -1;
 	sock = BPF_CORE_READ(f, private_data);
 	sk = BPF_CORE_READ(sock, sk);
 	if (!sk)
-		return NULL;
+		return -1;
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (family != AF_INET && family != AF_INET6)
-		return NULL;
+		return -1;
 	proto = BPF_CORE_READ(sk, sk_protocol);
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
-		return NULL;
-	if (ret_ino)
-		*ret_ino = BPF_CORE_READ(f, f_inode, i_ino);
-	return sk;
+		return -1;
+	ret->sk = sk;
+	ret->inode = inode;
+	ret->family = family;
+	ret->proto = proto;
+	return 0;
 }
 
 /*
- * Local and remote endpoints of sk. A v6 socket talking to a v4(-mapped)
+ * Local and remote endpoints of sk (of the given skc_family). A v6 socket talking to a v4(-mapped)
  * peer is reported as AF_INET on both sides.
  */
-static __always_inline void sock_endpoints(struct sock *sk, struct endpoint *local,
+static __always_inline void sock_endpoints(struct sock *sk, __u16 family, struct endpoint *local,
 					   struct endpoint *remote)
 {
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
-
 	__builtin_memset(local, 0, sizeof(*local));
 	__builtin_memset(remote, 0, sizeof(*remote));
 	local->port = BPF_CORE_READ(sk, __sk_common.skc_num);
@@ -171,6 +208,12 @@ static __always_inline void sock_endpoints(struct sock *sk, struct endpoint *loc
 	local->family = remote->family = AF_INET;
 	BPF_CORE_READ_INTO((__u32 *)local->addr, sk, __sk_common.skc_rcv_saddr);
 	BPF_CORE_READ_INTO((__u32 *)remote->addr, sk, __sk_common.skc_daddr);
+}
+
+/* d_unlinked(): the dentry was removed from its directory (d_path() adds " (deleted)"). */
+static __always_inline bool dentry_unlinked(struct dentry *d)
+{
+	return d && !BPF_CORE_READ(d, d_hash.pprev) && d != BPF_CORE_READ(d, d_parent);
 }
 
 /* Identity of the current task (the one in the syscall/tracepoint). */

@@ -24,12 +24,14 @@
  *     If no procv entry exists but enf_pending[tgid] holds a deadline in the
  *     future (a fresh exec of an exe that cmdline rules may match), the
  *     connect is refused until userspace writes the verdict.
- *  4. rule: ignore -> allow. Otherwise the destination is "local" if it is
- *     loopback or in enf_local4/6. Violation when local && NO_LOCAL, or
- *     !local && NO_REMOTE, or when any allow list is set (PORTS, LOCALS,
- *     REMOTES) and none admits it: dport in ports set; local && dport in
- *     locals set; (dst, dport) in the rule's remotes (cidr tries give the
- *     port set of all remote entries whose CIDR contains dst).
+ *  4. rule (policy.h steps 3-5 for direction "out", peer = dst): ignore ->
+ *     allow. The destination is "local" if it is loopback, unspecified, or in
+ *     enf_local4/6. Violation when local && NO_LOCAL, or !local && NO_REMOTE.
+ *     The allow lists that apply: local peer: PORTS and LOCALS; remote
+ *     peer: PORTS and REMOTES. None of them set -> allowed; else allowed
+ *     when one admits it: dport in the ports/locals set; (dst, dport) in the
+ *     rule's remotes (the cidr tries give, for the longest prefix containing
+ *     dst, the port set of all remote entries whose CIDR contains dst).
  *     No rule -> the header's unconfigured verdict.
  *  5. violation with BLOCK -> refuse (EPERM); with KILL -> refuse and
  *     bpf_send_signal(SIGKILL) in the same hook.
@@ -121,10 +123,11 @@ struct aegis_enf_cidr6_key {
 #define AEGIS_ENF_H_WL_CIDRS (1u << 4)
 #define AEGIS_ENF_H_WL_PROGS (1u << 5)
 #define AEGIS_ENF_H_CAND (1u << 6) /* cmdline rules exist: exec marks pending */
+#define AEGIS_ENF_H_CAND_ANY (1u << 7) /* a blocking cmdline app names no exe/path */
 
 /* id_mask bits: (kind 0..2) * 2 + (uid any ? 1 : 0), times 2 for cgroup any/specific. */
-#define AEGIS_ENF_IDBIT(kind, any_uid, any_cg)                                                     \
-	(1u << (((kind) * 4) + ((any_uid) ? 1 : 0) * 2 + ((any_cg) ? 1 : 0)))
+#define AEGIS_ENF_IDBIT(kind, any_uid, any_cg) \
+	(1u << (((kind)*4) + ((any_uid) ? 1 : 0) * 2 + ((any_cg) ? 1 : 0)))
 
 struct aegis_enf_hdr {
 	__u32 flags;
@@ -132,6 +135,18 @@ struct aegis_enf_hdr {
 	__u32 cg_levels; /* bit L: unit rules at cgroup ancestor level L */
 	__u32 pad;
 	__u64 seq; /* policy generation number (userspace reload count) */
+};
+
+/*
+ * enf_events ring buffer: an exec userspace must classify by cmdline now
+ * (a candidate exe, or any exec with AEGIS_ENF_H_CAND_ANY). Submitted with
+ * an immediate wakeup: the verdict latency is the daemon's, not the
+ * batched trace ring buffer's.
+ */
+struct aegis_enf_exec_ev {
+	__u32 pid; /* tgid */
+	__u32 pending; /* 1: held pending until the verdict */
+	__u64 ts; /* bpf_ktime_get_ns() at exec (CLOCK_MONOTONIC) */
 };
 
 /* enf_procv value: per-process verdict, written by userspace. */

@@ -27,6 +27,13 @@
 
 /* ns a fresh exec of a cmdline-rule candidate stays blocked without a verdict */
 const volatile __u64 pending_timeout_ns = 2000000000ull;
+/*
+ * bpf_send_signal() from the cgroup hook. Kernels whose verifier refuses the
+ * helper in cgroup sock_addr programs get a build with this false (the call
+ * is then dead code the verifier skips): the connect is still refused and
+ * the daemon's userspace kill action (pidfd) kills the process.
+ */
+const volatile bool kill_in_hook = true;
 
 /*
  * Inner map templates. Sizes, not BTF types: clang emits the key/value types
@@ -173,6 +180,11 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } enf_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+} enf_events SEC(".maps");
 
 /* Per-CPU scratch: the id key is too big to build several times on the stack. */
 struct scratch {
@@ -469,7 +481,7 @@ static __always_inline int verdict(const struct dst *d)
 	if (!v)
 		return 1;
 	count(AEGIS_CNT_BLOCKS);
-	if (v & AEGIS_ENF_R_KILL) {
+	if ((v & AEGIS_ENF_R_KILL) && kill_in_hook) {
 		bpf_send_signal(SIGKILL);
 		count(AEGIS_CNT_KILLS);
 	}
@@ -573,6 +585,20 @@ int enf_fork(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+static __always_inline void notify_exec(__u32 tgid, __u32 pending)
+{
+	struct aegis_enf_exec_ev *ev = bpf_ringbuf_reserve(&enf_events, sizeof(*ev), 0);
+
+	if (!ev) {
+		count(AEGIS_CNT_DROPS);
+		return;
+	}
+	ev->pid = tgid;
+	ev->pending = pending;
+	ev->ts = bpf_ktime_get_ns();
+	bpf_ringbuf_submit(ev, 0);
+}
+
 SEC("raw_tp/sched_process_exec")
 int enf_exec(struct bpf_raw_tracepoint_args *ctx)
 {
@@ -585,16 +611,18 @@ int enf_exec(struct bpf_raw_tracepoint_args *ctx)
 	procv_delete(0, tgid);
 	procv_delete(1, tgid);
 	bpf_map_delete_elem(&enf_pending, &tgid);
-	if (load_set(&s) < 0 || !(s.hdr->flags & AEGIS_ENF_H_CAND))
+	if (load_set(&s) < 0 || !(s.hdr->flags & (AEGIS_ENF_H_CAND | AEGIS_ENF_H_CAND_ANY)))
 		return 0;
 	sc = bpf_map_lookup_elem(&enf_scratch, &zero);
 	if (!sc || read_exe(sc) < 0)
 		return 0;
-	if (!id_exists(s.ids, sc, AEGIS_ENF_ID_CAND_EXE) &&
-	    !id_exists(s.ids, sc, AEGIS_ENF_ID_CAND_PATH))
-		return 0;
-	deadline = bpf_ktime_get_ns() + pending_timeout_ns;
-	bpf_map_update_elem(&enf_pending, &tgid, &deadline, BPF_ANY);
+	if ((s.hdr->flags & AEGIS_ENF_H_CAND) && (id_exists(s.ids, sc, AEGIS_ENF_ID_CAND_EXE) ||
+						  id_exists(s.ids, sc, AEGIS_ENF_ID_CAND_PATH))) {
+		deadline = bpf_ktime_get_ns() + pending_timeout_ns;
+		bpf_map_update_elem(&enf_pending, &tgid, &deadline, BPF_ANY);
+		notify_exec(tgid, 1);
+	} else if (s.hdr->flags & AEGIS_ENF_H_CAND_ANY)
+		notify_exec(tgid, 0);
 	return 0;
 }
 

@@ -51,7 +51,7 @@ struct pending {
 	__u32 suppressed;
 	__u8 kind;
 	__u8 proto;
-	__u16 pad;
+	__u16 family; /* of the socket */
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -126,7 +126,7 @@ static __always_inline __u64 rb_flags(void)
 	if (!wakeup_bytes)
 		return 0;
 	return bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
-									    BPF_RB_NO_WAKEUP;
+									   BPF_RB_NO_WAKEUP;
 }
 
 static __always_inline void *rb_reserve(__u64 size)
@@ -149,8 +149,8 @@ static __always_inline void rb_submit(void *p)
  * folded. Otherwise the window restarts and *ret_suppressed gets the repeats
  * folded since the last record.
  */
-static __always_inline bool dedup_fold(struct task_struct *task, __u8 proto, __u8 direction,
-				       const struct endpoint *remote, __u32 *ret_suppressed)
+static __always_inline bool dedup_fold(__u8 proto, __u8 direction, const struct endpoint *remote,
+				       __u32 *ret_suppressed)
 {
 	struct dedup_key k = {};
 	struct dedup_val *v, nv = {};
@@ -159,7 +159,7 @@ static __always_inline bool dedup_fold(struct task_struct *task, __u8 proto, __u
 	*ret_suppressed = 0;
 	if (!dedup_ns)
 		return false;
-	k.start_time = BPF_CORE_READ(task, group_leader, start_time);
+	k.start_time = current_start_time();
 	k.tgid = bpf_get_current_pid_tgid() >> 32;
 	k.proto = proto;
 	k.direction = direction;
@@ -198,6 +198,8 @@ static __always_inline int emit_conn(const struct conn *c)
 	r->proto = c->proto;
 	r->family = c->dst.family ? c->dst.family : c->src.family;
 	r->flags = c->flags;
+	if (dentry_unlinked(BPF_CORE_READ(task, mm, exe_file, f_path.dentry)))
+		r->flags |= AEGIS_CONN_EXE_DELETED;
 	r->ts = bpf_ktime_get_boot_ns();
 	fill_task(&r->task, task);
 	__builtin_memcpy(r->saddr, c->src.addr, 16);
@@ -262,7 +264,7 @@ static __always_inline void exe_path(struct aegis_rec_exec *rec, struct file *f)
 	}
 	if (!complete)
 		rec->flags |= AEGIS_EXEC_PATH_TRUNC;
-	if (!BPF_CORE_READ(leaf, d_hash.pprev) && leaf != BPF_CORE_READ(leaf, d_parent))
+	if (dentry_unlinked(leaf))
 		rec->flags |= AEGIS_EXEC_EXE_DELETED;
 	len = (AEGIS_PATH_MAX - 1 - pos) & (AEGIS_PATH_MAX - 1);
 	if (!len) {
@@ -364,58 +366,58 @@ int BPF_PROG(btf_exit, struct task_struct *p)
 
 /* ---- connect / UDP send / listen: tracepoint variants (enter stashes, exit emits) ---- */
 
-static __always_inline int stash(__u8 kind, struct sock *sk, const struct endpoint *dst,
-				 __u32 suppressed)
+static __always_inline int stash(__u8 kind, const struct inet_sock_ref *ref,
+				 const struct endpoint *dst, __u32 suppressed)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct pending p = {};
 
-	p.sk = (__u64)sk;
+	p.sk = (__u64)ref->sk;
 	p.dst = *dst;
 	p.suppressed = suppressed;
 	p.kind = kind;
-	p.proto = BPF_CORE_READ(sk, sk_protocol);
+	p.proto = ref->proto;
+	p.family = ref->family;
 	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
 	return 0;
 }
 
 static __always_inline int connect_enter(int fd, const void *uaddr, __u32 addrlen)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct inet_sock_ref ref;
 	struct endpoint dst;
-	struct sock *sk;
 	__u32 suppressed;
 
 	if (endpoint_from_sockaddr(&dst, uaddr, addrlen, true) < 0)
 		return 0;
-	sk = task_fd_inet_sock(task, fd, NULL);
-	if (!sk)
+	if (current_fd_inet_sock(fd, &ref) < 0)
 		return 0;
-	if (dedup_fold(task, BPF_CORE_READ(sk, sk_protocol), AEGIS_DIR_OUT, &dst, &suppressed))
+	if (dedup_fold(ref.proto, AEGIS_DIR_OUT, &dst, &suppressed))
 		return 0;
-	return stash(PEND_CONNECT, sk, &dst, suppressed);
+	return stash(PEND_CONNECT, &ref, &dst, suppressed);
 }
 
 /* Unconnected-socket sends: one record per (socket, destination), then process dedup. */
 static __always_inline int send_enter(int fd, const void *uaddr, __u32 addrlen)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct inet_sock_ref ref;
 	struct sock_dst_key k = {};
-	struct sock *sk;
+	struct inode *inode;
 	__u32 suppressed;
 	__u8 one = 1;
 
 	if (!uaddr || endpoint_from_sockaddr(&k.dst, uaddr, addrlen, true) < 0)
 		return 0;
-	sk = task_fd_inet_sock(task, fd, &k.ino);
-	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP)
+	if (current_fd_inet_sock(fd, &ref) < 0 || ref.proto != IPPROTO_UDP)
 		return 0;
+	inode = ref.inode;
+	k.ino = BPF_CORE_READ(inode, i_ino);
 	if (bpf_map_lookup_elem(&udp_seen, &k))
 		return 0;
 	bpf_map_update_elem(&udp_seen, &k, &one, BPF_ANY);
-	if (dedup_fold(task, IPPROTO_UDP, AEGIS_DIR_OUT, &k.dst, &suppressed))
+	if (dedup_fold(IPPROTO_UDP, AEGIS_DIR_OUT, &k.dst, &suppressed))
 		return 0;
-	return stash(PEND_SEND, sk, &k.dst, suppressed);
+	return stash(PEND_SEND, &ref, &k.dst, suppressed);
 }
 
 static __always_inline int sendmsg_enter(int fd, const struct user_msghdr *umsg)
@@ -429,17 +431,17 @@ static __always_inline int sendmsg_enter(int fd, const struct user_msghdr *umsg)
 
 static __always_inline int listen_enter(int fd)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct inet_sock_ref ref;
 	struct endpoint none = {};
 	struct sock *sk;
 
-	sk = task_fd_inet_sock(task, fd, NULL);
-	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	if (current_fd_inet_sock(fd, &ref) < 0 || ref.proto != IPPROTO_TCP)
 		return 0;
 	/* listen() on a listening socket only changes the backlog */
+	sk = ref.sk;
 	if (BPF_CORE_READ(sk, __sk_common.skc_state) == AEGIS_TCP_LISTEN)
 		return 0;
-	return stash(PEND_LISTEN, sk, &none, 0);
+	return stash(PEND_LISTEN, &ref, &none, 0);
 }
 
 static __always_inline int pending_exit(long ret)
@@ -456,7 +458,7 @@ static __always_inline int pending_exit(long ret)
 	c.suppressed = p->suppressed;
 	c.flags = AEGIS_CONN_RESULT_VALID;
 	c.result = ret < 0 ? ret : 0;
-	sock_endpoints((struct sock *)p->sk, &c.src, &remote);
+	sock_endpoints((struct sock *)p->sk, p->family, &c.src, &remote);
 	if (p->kind == PEND_LISTEN) {
 		if (ret < 0)
 			goto end;
@@ -541,35 +543,42 @@ int tp_listen_exit(struct trace_event_raw_sys_exit *ctx)
 
 /* ---- accept ------------------------------------------------------------------------- */
 
-/* A new connection on sk, accepted by the current task. Deduped by (peer addr, local port). */
-static __always_inline int accepted(struct sock *sk)
+/*
+ * A new connection on sk, accepted by the current task. Deduped by (peer
+ * address, local port): the key is read first (2 reads), the rest only when a
+ * record is emitted.
+ */
+static __always_inline int accepted(struct sock *sk, __u16 family)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct endpoint key_ep;
+	struct endpoint key = {};
 	struct conn c = {};
 
+	key.family = family;
+	key.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (family == AF_INET6) {
+		BPF_CORE_READ_INTO(&key.addr, sk, __sk_common.skc_v6_daddr);
+		endpoint_unmap(&key);
+	} else {
+		BPF_CORE_READ_INTO((__u32 *)key.addr, sk, __sk_common.skc_daddr);
+	}
+	if (dedup_fold(IPPROTO_TCP, AEGIS_DIR_IN, &key, &c.suppressed))
+		return 0;
 	c.direction = AEGIS_DIR_IN;
 	c.proto = IPPROTO_TCP;
 	/* src = the remote peer, dst = our local endpoint */
-	sock_endpoints(sk, &c.dst, &c.src);
-	key_ep = c.src;
-	key_ep.port = c.dst.port;
-	if (dedup_fold(task, IPPROTO_TCP, AEGIS_DIR_IN, &key_ep, &c.suppressed))
-		return 0;
+	sock_endpoints(sk, family, &c.dst, &c.src);
 	return emit_conn(&c);
 }
 
 static __always_inline int accept_exit(long ret)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct sock *sk;
+	struct inet_sock_ref ref;
 
 	if (ret < 0)
 		return 0;
-	sk = task_fd_inet_sock(task, ret, NULL);
-	if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+	if (current_fd_inet_sock(ret, &ref) < 0 || ref.proto != IPPROTO_TCP)
 		return 0;
-	return accepted(sk);
+	return accepted(ref.sk, ref.family);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept")
@@ -594,25 +603,28 @@ static __always_inline __u64 socket_ino(struct socket *sock)
 	return BPF_CORE_READ(sa, vfs_inode.i_ino);
 }
 
-static __always_inline bool is_inet_l4(struct sock *sk, __u16 proto)
+/* sk's family when it is an AF_INET/AF_INET6 socket of protocol proto, else 0. */
+static __always_inline __u16 inet_l4_family(struct sock *sk, __u16 proto)
 {
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
 
-	return (family == AF_INET || family == AF_INET6) && BPF_CORE_READ(sk, sk_protocol) == proto;
+	if (family != AF_INET && family != AF_INET6)
+		return 0;
+	return BPF_CORE_READ(sk, sk_protocol) == proto ? family : 0;
 }
 
-static __always_inline int out_done(struct sock *sk, const struct endpoint *dst, long ret,
-				    __u32 suppressed)
+static __always_inline int out_done(struct sock *sk, __u16 family, __u8 proto,
+				    const struct endpoint *dst, long ret, __u32 suppressed)
 {
 	struct endpoint remote;
 	struct conn c = {};
 
 	c.direction = AEGIS_DIR_OUT;
-	c.proto = BPF_CORE_READ(sk, sk_protocol);
+	c.proto = proto;
 	c.flags = AEGIS_CONN_RESULT_VALID;
 	c.result = ret < 0 ? ret : 0;
 	c.suppressed = suppressed;
-	sock_endpoints(sk, &c.src, &remote);
+	sock_endpoints(sk, family, &c.src, &remote);
 	c.dst = *dst;
 	if (c.src.family != c.dst.family)
 		c.src.family = c.dst.family;
@@ -624,14 +636,14 @@ static __always_inline int out_done(struct sock *sk, const struct endpoint *dst,
  * address already copied into the kernel: one program instead of enter+exit.
  */
 SEC("fexit/__sys_connect_file")
-int BPF_PROG(fexit_connect, struct file *file, void *address, int addrlen,
-	     int file_flags, int ret)
+int BPF_PROG(fexit_connect, struct file *file, void *address, int addrlen, int file_flags, int ret)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct endpoint dst;
 	struct socket *sock;
 	struct sock *sk;
 	__u32 suppressed;
+	__u16 family;
+	__u8 proto = IPPROTO_TCP;
 
 	if ((BPF_CORE_READ(file, f_inode, i_mode) & AEGIS_S_IFMT) != AEGIS_S_IFSOCK)
 		return 0;
@@ -639,11 +651,16 @@ int BPF_PROG(fexit_connect, struct file *file, void *address, int addrlen,
 		return 0;
 	sock = BPF_CORE_READ(file, private_data);
 	sk = BPF_CORE_READ(sock, sk);
-	if (!sk || !(is_inet_l4(sk, IPPROTO_TCP) || is_inet_l4(sk, IPPROTO_UDP)))
+	if (!sk)
 		return 0;
-	if (dedup_fold(task, BPF_CORE_READ(sk, sk_protocol), AEGIS_DIR_OUT, &dst, &suppressed))
+	family = inet_l4_family(sk, proto);
+	if (!family)
+		family = inet_l4_family(sk, proto = IPPROTO_UDP);
+	if (!family)
 		return 0;
-	return out_done(sk, &dst, ret, suppressed);
+	if (dedup_fold(proto, AEGIS_DIR_OUT, &dst, &suppressed))
+		return 0;
+	return out_done(sk, family, proto, &dst, ret, suppressed);
 }
 
 static __always_inline int fexit_accepted(struct sock *newsk)
@@ -651,11 +668,14 @@ static __always_inline int fexit_accepted(struct sock *newsk)
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 
 	/* in-kernel servers (nfsd, ksmbd) accept from kthreads: not a process */
+	__u16 family;
+
 	if (!newsk || (BPF_CORE_READ(task, flags) & AEGIS_PF_KTHREAD))
 		return 0;
-	if (!is_inet_l4(newsk, IPPROTO_TCP))
+	family = inet_l4_family(newsk, IPPROTO_TCP);
+	if (!family)
 		return 0;
-	return accepted(newsk);
+	return accepted(newsk, family);
 }
 
 /* inet_csk_accept() returns the new sock; its arity changed in 6.10 (proto_accept_arg). */
@@ -677,10 +697,14 @@ int BPF_PROG(fexit_listen, struct socket *sock, int backlog, int ret)
 	struct sock *sk = BPF_CORE_READ(sock, sk);
 	struct endpoint remote;
 	struct conn c = {};
+	__u16 family;
 	__u64 ino;
 	__u8 one = 1;
 
-	if (ret < 0 || !sk || !is_inet_l4(sk, IPPROTO_TCP))
+	if (ret < 0 || !sk)
+		return 0;
+	family = inet_l4_family(sk, IPPROTO_TCP);
+	if (!family)
 		return 0;
 	/* listen() again on a listening socket only changes the backlog */
 	ino = socket_ino(sock);
@@ -690,7 +714,7 @@ int BPF_PROG(fexit_listen, struct socket *sock, int backlog, int ret)
 	c.direction = AEGIS_DIR_LISTEN;
 	c.proto = IPPROTO_TCP;
 	c.flags = AEGIS_CONN_RESULT_VALID;
-	sock_endpoints(sk, &c.dst, &remote);
+	sock_endpoints(sk, family, &c.dst, &remote);
 	return emit_conn(&c);
 }
 
@@ -700,20 +724,22 @@ static __always_inline int udp_sent(struct sock *sk, struct msghdr *msg, int ret
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct sock_dst_key k = {};
 	__u32 suppressed;
+	__u16 family;
 	__u8 one = 1;
 
 	if (endpoint_from_sockaddr(&k.dst, BPF_CORE_READ(msg, msg_name),
 				   BPF_CORE_READ(msg, msg_namelen), false) < 0)
 		return 0;
-	if (!is_inet_l4(sk, IPPROTO_UDP) || (BPF_CORE_READ(task, flags) & AEGIS_PF_KTHREAD))
+	family = inet_l4_family(sk, IPPROTO_UDP);
+	if (!family || (BPF_CORE_READ(task, flags) & AEGIS_PF_KTHREAD))
 		return 0;
 	k.ino = socket_ino(BPF_CORE_READ(sk, sk_socket));
 	if (bpf_map_lookup_elem(&udp_seen, &k))
 		return 0;
 	bpf_map_update_elem(&udp_seen, &k, &one, BPF_ANY);
-	if (dedup_fold(task, IPPROTO_UDP, AEGIS_DIR_OUT, &k.dst, &suppressed))
+	if (dedup_fold(IPPROTO_UDP, AEGIS_DIR_OUT, &k.dst, &suppressed))
 		return 0;
-	return out_done(sk, &k.dst, ret, suppressed);
+	return out_done(sk, family, IPPROTO_UDP, &k.dst, ret, suppressed);
 }
 
 SEC("fexit/udp_sendmsg")

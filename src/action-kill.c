@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "actions-internal.h"
+#include "event-loop.h"
 #include "log.h"
 #include "macro.h"
 
@@ -63,6 +64,25 @@ int proc_start_ticks(pid_t pid, uint64_t *ret)
 	return 0;
 }
 
+/*
+ * The kernel records task->start_time (CLOCK_MONOTONIC), /proc shows
+ * start_boottime (CLOCK_BOOTTIME), in USER_HZ ticks. They differ by the time
+ * the host was suspended before the process started: without a suspend they
+ * are equal; after one, the current offset is the best estimate.
+ */
+static bool start_matches(uint64_t start_ns, uint64_t ticks, uint64_t hz)
+{
+	uint64_t tick_ns = 1000000000ULL / hz;
+	uint64_t slept = now_usec(CLOCK_BOOTTIME) - now_usec(CLOCK_MONOTONIC);
+
+	if (start_ns / tick_ns == ticks)
+		return true;
+	/* now_usec() granularity: allow the tick either side of the suspend-corrected value */
+	start_ns += slept * 1000;
+	return start_ns / tick_ns == ticks || (start_ns + 1000) / tick_ns == ticks ||
+	       (start_ns - 1000) / tick_ns == ticks;
+}
+
 static void log_kill(struct actions *a, const struct record *r, bool killed, const char *why)
 {
 	_cleanup_free_ char *res = NULL;
@@ -74,22 +94,29 @@ static void log_kill(struct actions *a, const struct record *r, bool killed, con
 		return;
 	strbuf_init(&b);
 	action_format_message(r, killed ? "killed" : "kill refused", &b);
-	if (!killed)
+	if (why)
 		strbuf_printf(&b, " (%s)", why);
 	if (skipped)
 		strbuf_printf(&b, " [%" PRIu64 " similar refusals not logged]", skipped);
-	if (asprintf(&res, "AEGIS_KILL_RESULT=%s%s", killed ? "killed" : "refused: ",
-		     killed ? "" : why) >= 0)
+	if (asprintf(&res, "AEGIS_KILL_RESULT=%s%s", killed ? "" : "refused: ",
+		     killed ? why ?: "killed" : why) >= 0)
 		extra[0] = res;
 	(void)action_journal_send(killed ? KIND_KILL : KIND_KILL_REFUSED,
 				  killed ? LOG_ALERT : LOG_ERR, b.s ?: "kill", r, NULL, extra);
 	strbuf_done(&b);
 }
 
-/* Gone before we got to it (often: killed in the kernel at connect time). Not a refusal. */
-static int gone(const struct record *r)
+/*
+ * Gone before we got to it. Not a refusal: a connect refused with EPERM under
+ * a kill rule was killed by bpf_send_signal() in the cgroup hook, so the kill
+ * is logged as such; anything else simply exited first.
+ */
+static int gone(struct actions *a, const struct record *r)
 {
-	log_debug("Process %d already exited before the kill.", (int)r->proc->pid);
+	if (r->has_result && r->result == -EPERM)
+		log_kill(a, r, true, "killed in kernel");
+	else
+		log_debug("Process %d already exited before the kill.", (int)r->proc->pid);
 	return 0;
 }
 
@@ -104,7 +131,7 @@ int action_kill(struct actions *a, const struct record *r)
 {
 	const struct proc_info *p = r->proc;
 	_cleanup_close_ int pidfd = -EBADF;
-	uint64_t ticks, want;
+	uint64_t ticks;
 	long hz = sysconf(_SC_CLK_TCK);
 	int k;
 
@@ -118,17 +145,16 @@ int action_kill(struct actions *a, const struct record *r)
 		return refuse(a, r, -ESRCH, "start time unknown, cannot verify identity");
 	pidfd = sys_pidfd_open(p->pid, 0);
 	if (pidfd < 0)
-		return errno == ESRCH ? gone(r) : refuse(a, r, -errno, "pidfd_open failed");
+		return errno == ESRCH ? gone(a, r) : refuse(a, r, -errno, "pidfd_open failed");
 	k = proc_start_ticks(p->pid, &ticks);
 	if (k == -ENOENT || k == -ESRCH)
-		return gone(r);
+		return gone(a, r);
 	if (k < 0)
 		return refuse(a, r, k, "cannot read /proc/PID/stat");
-	want = p->start_time / (1000000000ULL / (uint64_t)hz);
-	if (ticks != want)
+	if (!start_matches(p->start_time, ticks, (uint64_t)hz))
 		return refuse(a, r, -ESRCH, "PID reused by another process");
 	if (sys_pidfd_send_signal(pidfd, SIGKILL) < 0)
-		return errno == ESRCH ? gone(r) : refuse(a, r, -errno, "pidfd_send_signal failed");
+		return errno == ESRCH ? gone(a, r) : refuse(a, r, -errno, "pidfd_send_signal failed");
 	a->stats.kills++;
 	log_kill(a, r, true, NULL);
 	return 0;

@@ -3,9 +3,10 @@
 #include <errno.h>
 #include <linux/bpf.h>
 #include <stdlib.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -24,9 +25,9 @@ struct bpf_loader {
 };
 
 static const char *const source_names[_BPF_SOURCE_MAX] = {
-	[BPF_SOURCE_EXEC] = "exec",	[BPF_SOURCE_EXIT] = "exit",
+	[BPF_SOURCE_EXEC] = "exec",	  [BPF_SOURCE_EXIT] = "exit",
 	[BPF_SOURCE_CONNECT] = "connect", [BPF_SOURCE_ACCEPT] = "accept",
-	[BPF_SOURCE_LISTEN] = "listen", [BPF_SOURCE_UDP_SEND] = "udp-send",
+	[BPF_SOURCE_LISTEN] = "listen",	  [BPF_SOURCE_UDP_SEND] = "udp-send",
 };
 
 static const char *const mode_names[_ATTACH_MODE_MAX] = {
@@ -43,6 +44,31 @@ const char *bpf_source_to_string(enum bpf_source s)
 const char *attach_mode_to_string(enum attach_mode m)
 {
 	return m < _ATTACH_MODE_MAX ? mode_names[m] : NULL;
+}
+
+static int libbpf_line(int level, const char *fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = log_libbpf_print(level, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+/* libbpf prints whole verifier logs as one message: pass them on line by line. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	static char buf[65536];
+	char *line, *save = NULL;
+
+	if ((level == LIBBPF_DEBUG ? LOG_DEBUG : LOG_INFO) > log_get_max_level())
+		return 0;
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		libbpf_line(level, "%s", line);
+	return 0;
 }
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct aegis_trace *, aegis_trace__destroy);
@@ -224,18 +250,6 @@ static bool modes_all_baseline(const struct bpf_loader *l)
 	return true;
 }
 
-/* Only needed before 5.11 (memcg accounting of BPF memory made the limit moot). */
-static void bump_memlock(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur == RLIM_INFINITY)
-		return;
-	rl = (struct rlimit){ RLIM_INFINITY, RLIM_INFINITY };
-	if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0)
-		log_debug_errno(-errno, "Failed to raise RLIMIT_MEMLOCK, ignoring: %m");
-}
-
 /*
  * Classic tracepoints are attached by the id under tracefs. systemd mounts
  * it (sys-kernel-tracing.mount); minimal containers and VMs may not.
@@ -261,9 +275,8 @@ int bpf_loader_new(const struct bpf_loader_opts *opts, struct bpf_loader **ret)
 	l = calloc(1, sizeof(*l));
 	if (!l)
 		return -ENOMEM;
-	/* same arguments; log.h declares the level as int to stay libbpf-free */
-	libbpf_set_print((libbpf_print_fn_t)log_libbpf_print);
-	bump_memlock();
+	libbpf_set_print(libbpf_print);
+	/* RLIMIT_MEMLOCK: libbpf >= 1.0 raises it itself on kernels without memcg accounting */
 	ensure_tracefs();
 	if (!opts->force_tracepoints)
 		probe_modes(l);

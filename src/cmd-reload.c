@@ -52,8 +52,8 @@ int cmd_reload(int argc, char **argv)
 		const char *e = jv_get_str(answer, "error");
 
 		if (msg && *msg)
-			return log_error_errno(-EINVAL, "Reload failed, the old policy stays active: %s",
-					       msg);
+			return log_error_errno(
+				-EINVAL, "Reload failed, the old policy stays active: %s", msg);
 		return log_error_errno(-EINVAL, "Reload failed, the old policy stays active: %s",
 				       e ?: "invalid answer");
 	}

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "commands.h"
 #include "control.h"
@@ -85,6 +86,8 @@ static bool all_scalar(const struct jv *v)
 static void print_label(const char *key, int indent)
 {
 	printf("%*s", indent, "");
+	if (streq(key, "uptime_sec"))
+		key = "uptime";
 	for (const char *p = key; *p; p++)
 		putchar(*p == '_' ? ' ' : *p);
 	putchar(':');
@@ -109,6 +112,16 @@ static void print_inline_object(const struct jv *o)
 			printf(" %s=", c->key);
 		print_scalar(c);
 	}
+}
+
+/* Width of "k=v k=v ..." for an object of scalars. */
+static size_t inline_width(const struct jv *o)
+{
+	size_t w = 0;
+
+	for (const struct jv *c = o->child; c; c = c->next)
+		w += strlen(c->key) + strlen(jv_scalar_text(c)) + 2;
+	return w;
 }
 
 static void print_value(const char *key, const struct jv *v, int indent);
@@ -139,6 +152,12 @@ static void print_value(const char *key, const struct jv *v, int indent)
 			print_scalar(c);
 		}
 		putchar('\n');
+	} else if (v->type == JV_OBJECT && all_scalar(v) && inline_width(v) <= 80) {
+		for (const struct jv *c = v->child; c; c = c->next) {
+			printf(" %s=", c->key);
+			print_scalar(c);
+		}
+		putchar('\n');
 	} else if (v->type == JV_OBJECT) {
 		putchar('\n');
 		print_members(v, indent + 2);
@@ -163,14 +182,21 @@ static void print_value(const char *key, const struct jv *v, int indent)
 static void print_status(const struct jv *st)
 {
 	const char *version = jv_get_str(st, "version");
-	const struct jv *pid = jv_get(st, "pid");
+	const struct jv *pid = jv_get(st, "pid"), *up = jv_get(st, "uptime_sec");
+	uint64_t n;
 
 	printf("aegis %s", version ?: "(unknown version)");
 	if (pid && pid->type == JV_NUMBER)
 		printf(", pid %s", pid->str);
-	printf(", running\n");
+	printf(", running");
+	if (up && up->type == JV_NUMBER && safe_atou64(up->str, &n) >= 0) {
+		printf(" for");
+		print_duration(n);
+	}
+	putchar('\n');
 	for (const struct jv *c = st->child; c; c = c->next)
-		if (!streq(c->key, "version") && !streq(c->key, "pid"))
+		if (!streq(c->key, "version") && !streq(c->key, "pid") &&
+		    !streq(c->key, "uptime_sec"))
 			print_value(c->key, c, 0);
 }
 

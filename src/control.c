@@ -25,6 +25,8 @@
 #define ACCEPT_BATCH 16
 #define READ_BATCH 4
 
+#define CONTROL_NOTICE_END "{\"notice\":\"end\"}"
+
 struct client {
 	struct control *ctl;
 	int fd;
@@ -267,7 +269,7 @@ static int handle_events(struct client *cl, const struct jv *req)
 		return r;
 	if (follow && !follow->boolean) {
 		cl->closing = true;
-		return client_queue(cl, "{\"notice\":\"end\"}", 17);
+		return client_queue(cl, CONTROL_NOTICE_END, strlen(CONTROL_NOTICE_END));
 	}
 	if (!cl->subscribed) {
 		cl->subscribed = true;
@@ -302,6 +304,8 @@ static int client_process_input(struct client *cl)
 	size_t start = 0;
 	int r;
 
+	if (cl->in.len == 0)
+		return 0;
 	for (;;) {
 		char *nl = memchr(cl->in.s + start, '\n', cl->in.len - start);
 		size_t n;
@@ -326,8 +330,7 @@ static int client_process_input(struct client *cl)
 	}
 	memmove(cl->in.s, cl->in.s + start, cl->in.len - start);
 	cl->in.len -= start;
-	if (cl->in.s)
-		cl->in.s[cl->in.len] = 0;
+	cl->in.s[cl->in.len] = 0;
 	return 0;
 }
 
@@ -616,8 +619,9 @@ void control_publish(struct control *ctl, const char *json_line, size_t len)
 			cl->dropped++;
 			ctl->dropped++;
 			if (cl->dropped >= CONTROL_DROP_LIMIT) {
-				log_debug("control: disconnecting a subscriber that lost %u records",
-					  CONTROL_DROP_LIMIT);
+				log_debug(
+					"control: disconnecting a subscriber that lost %u records",
+					CONTROL_DROP_LIMIT);
 				ctl->kicked++;
 				client_free(cl);
 			}
@@ -755,7 +759,8 @@ int control_cli_call(struct control_client *c, const char *request_json, int tim
 	if (r < 0)
 		return log_error_errno(r, "Failed to connect to %s: %m", path);
 	r = control_client_send(c, request_json);
-	if (r < 0)
+	/* A refused client may find the socket closed already: its reason is still readable. */
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
 		return log_error_errno(r, "Failed to send the request to %s: %m", path);
 	r = control_client_read_line(c, timeout_ms, &line, &len);
 	if (r == 0) {

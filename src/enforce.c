@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 
 #include "config-h.h"
 #include "enforce.h"
+#include "event-loop.h"
 #include "log.h"
 #include "macro.h"
 #include "policy-compile.h"
@@ -64,6 +66,11 @@ struct enforce {
 	struct host_entry *hosts;
 	size_t n_hosts;
 	bool need_unit; /* some app matches by unit: read /proc/PID/cgroup for verdicts */
+	bool kill_in_hook; /* bpf_send_signal() from the cgroup hook works */
+	struct ring_buffer *events; /* enf_events: execs to classify now */
+	struct event_source *events_source;
+	uint64_t n_exec_events;
+	uint64_t lat_sum_ns, lat_max_ns; /* exec -> verdict written, over n_exec_events */
 };
 
 static void closedir_p(DIR **d)
@@ -116,7 +123,8 @@ static int find_cgroup2_root(char **ret)
 		/* mountinfo escapes space, tab, newline and backslash as \ooo */
 		for (char *s = mp, *d = mp;; s++, d++) {
 			if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
-				*d = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
+				*d = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) |
+					    (s[3] - '0'));
 				s += 3;
 			} else
 				*d = *s;
@@ -190,8 +198,7 @@ static int find_unit_dir(int dfd, const char *unit, unsigned depth, __u64 *ret_i
 	return r;
 }
 
-static int env_unit_cgroup(const char *unit, __u64 *ret_cgid, unsigned *ret_level,
-			   void *userdata)
+static int env_unit_cgroup(const char *unit, __u64 *ret_cgid, unsigned *ret_level, void *userdata)
 {
 	struct enforce *e = userdata;
 	int fd = open(e->cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -281,8 +288,7 @@ static int set_map_pins(struct enforce *e)
 	char path[PATH_MAX];
 	int r;
 
-	bpf_object__for_each_map(m, e->skel->obj)
-	{
+	bpf_object__for_each_map(m, e->skel->obj) {
 		if (bpf_map__is_internal(m))
 			continue;
 		r = pin_path(path, sizeof(path), bpf_map__name(m));
@@ -297,7 +303,7 @@ static int set_map_pins(struct enforce *e)
 
 /* ---- load and attach */
 
-static int load(struct enforce *e)
+static int load_once(struct enforce *e, bool kill_in_hook)
 {
 	int r;
 
@@ -305,12 +311,30 @@ static int load(struct enforce *e)
 	if (!e->skel)
 		return negative_errno();
 	e->skel->rodata->pending_timeout_ns = (uint64_t)ENFORCE_PENDING_TIMEOUT_MS * 1000000ull;
+	e->skel->rodata->kill_in_hook = kill_in_hook;
 	if (e->persist) {
 		r = set_map_pins(e);
 		if (r < 0)
 			return r;
 	}
 	return aegis_enforce__load(e->skel);
+}
+
+static int load(struct enforce *e)
+{
+	int r = load_once(e, true);
+
+	if (r >= 0) {
+		e->kill_in_hook = true;
+		return 0;
+	}
+	/* the verifier may refuse bpf_send_signal() in cgroup programs: block without it */
+	aegis_enforce__destroy(TAKE_PTR(e->skel));
+	r = load_once(e, false);
+	if (r >= 0)
+		log_warning("bpf_send_signal() is not allowed in cgroup connect programs on this "
+			    "kernel: kill rules block in the kernel and kill from userspace");
+	return r;
 }
 
 static int attach_one(struct enforce *e, unsigned i)
@@ -415,7 +439,8 @@ int enforce_update_local_addrs(struct enforce *e)
 			continue;
 		if (i->ifa_addr->sa_family == AF_INET)
 			r = RET_NERRNO(bpf_map_update_elem(
-				fd4, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, &one, BPF_ANY));
+				fd4, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, &one,
+				BPF_ANY));
 		else if (i->ifa_addr->sa_family == AF_INET6)
 			r = RET_NERRNO(bpf_map_update_elem(
 				fd6, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, &one,
@@ -550,8 +575,7 @@ static void pending_clear(struct enforce *e, pid_t pid)
 	(void)bpf_map_delete_elem(bpf_map__fd(e->skel->maps.enf_pending), &k);
 }
 
-int enforce_proc_exec(struct enforce *e, pid_t pid, const char *exe, const char *cmdline,
-		      uid_t uid)
+int enforce_proc_exec(struct enforce *e, pid_t pid, const char *exe, const char *cmdline, uid_t uid)
 {
 	int r = 0;
 
@@ -623,6 +647,85 @@ static void scan_procs(struct enforce *e, int procv_fd)
 	}
 }
 
+/* ---- the exec feed of enf_events */
+
+static int read_proc_exec(pid_t pid, char *exe, size_t exe_size, char *cl, size_t cl_size)
+{
+	char path[64];
+	ssize_t el;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	el = readlink(path, exe, exe_size - 1);
+	if (el <= 0)
+		return -ESRCH;
+	exe[el] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if (read_small(path, cl, cl_size, &n) < 0)
+		return -ESRCH;
+	while (n > 0 && cl[n - 1] == 0)
+		n--;
+	for (size_t i = 0; i < n; i++)
+		if (cl[i] == 0)
+			cl[i] = ' ';
+	cl[n] = 0;
+	return 0;
+}
+
+static int on_exec_event(void *ctx, void *data, size_t size)
+{
+	struct enforce *e = ctx;
+	struct aegis_enf_exec_ev ev;
+	char exe[PATH_MAX], cl[AEGIS_ARGV_MAX + 1];
+
+	if (size < sizeof(ev))
+		return 0;
+	memcpy(&ev, data, sizeof(ev));
+	e->n_exec_events++;
+	/* gone already, or exec'd again (its own event follows): nothing to decide */
+	if (read_proc_exec(ev.pid, exe, sizeof(exe), cl, sizeof(cl)) < 0) {
+		pending_clear(e, ev.pid);
+		return 0;
+	}
+	(void)enforce_proc_exec(e, ev.pid, exe, cl, proc_uid(ev.pid));
+	{
+		uint64_t lat = now_usec(CLOCK_MONOTONIC) * 1000 - ev.ts;
+
+		e->lat_sum_ns += lat;
+		e->lat_max_ns = MAX(e->lat_max_ns, lat);
+	}
+	return 0;
+}
+
+int enforce_event_fd(const struct enforce *e)
+{
+	return e && e->events ? ring_buffer__epoll_fd(e->events) : -EBADF;
+}
+
+int enforce_process_events(struct enforce *e)
+{
+	if (!e || !e->events)
+		return 0;
+	return ring_buffer__consume(e->events);
+}
+
+static int on_events_io(struct event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	int r = enforce_process_events(userdata);
+
+	return r < 0 ? r : 0;
+}
+
+int enforce_attach_event_loop(struct enforce *e, struct event_loop *l)
+{
+	int fd = enforce_event_fd(e);
+
+	if (fd < 0)
+		return fd;
+	e->events_source = event_source_free(e->events_source);
+	return event_loop_add_io(l, fd, EPOLLIN, on_events_io, e, &e->events_source);
+}
+
 /* ---- apply */
 
 static char **rules_describe(const struct config *c, const struct pcompile_plan *p)
@@ -678,8 +781,8 @@ static int apply_plan(struct enforce *e, struct pcompile_plan *plan, struct poli
 		r = fill_set(plan, fds);
 	/* install the new set in the inactive slot: nothing reads it yet */
 	for (i = 0; i < _SET_MAX && r >= 0; i++)
-		r = RET_NERRNO(bpf_map_update_elem(bpf_map__fd(outer_map(e, i)), &slot, &fds[i],
-						   BPF_ANY));
+		r = RET_NERRNO(
+			bpf_map_update_elem(bpf_map__fd(outer_map(e, i)), &slot, &fds[i], BPF_ANY));
 	if (r >= 0 && pol && plan->has_cmdline) {
 		struct policy *old = TAKE_PTR(e->policy);
 
@@ -720,6 +823,8 @@ static int compile_and_apply(struct enforce *e, const struct config *c)
 	char **desc;
 	int r;
 
+	uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+
 	r = pcompile(c, &env, &plan);
 	if (r < 0)
 		return r;
@@ -746,6 +851,10 @@ static int compile_and_apply(struct enforce *e, const struct config *c)
 	pcompile_plan_free(e->plan);
 	e->plan = plan;
 	e->config = c;
+	log_info("Enforcement policy %" PRIu64 " applied in %" PRIu64 " ms: %zu ids, %zu rules, "
+		 "%zu port prefixes, %zu+%zu CIDR prefixes",
+		 e->seq, (now_usec(CLOCK_MONOTONIC) - t0) / 1000, plan->n_ids, plan->n_rules,
+		 plan->n_ports, plan->n_c4, plan->n_c6);
 	return 0;
 }
 
@@ -754,8 +863,7 @@ int enforce_apply(struct enforce *e, const struct config *c)
 	return compile_and_apply(e, c);
 }
 
-int enforce_set_host_addrs(struct enforce *e, const char *host, const struct cidr *addrs,
-			   size_t n)
+int enforce_set_host_addrs(struct enforce *e, const char *host, const struct cidr *addrs, size_t n)
 {
 	struct host_entry *h = NULL;
 	struct cidr *copy = NULL;
@@ -827,7 +935,8 @@ static int enforce_start(struct enforce *e, const struct config *c)
 	r = load(e);
 	if (r < 0 && e->persist && have_pins()) {
 		/* pinned maps from an incompatible build: start over */
-		log_warning_errno(r, "Pinned enforcement maps are not reusable (%m), replacing them");
+		log_warning_errno(r,
+				  "Pinned enforcement maps are not reusable (%m), replacing them");
 		aegis_enforce__destroy(TAKE_PTR(e->skel));
 		(void)enforce_detach_pinned();
 		(void)mkdir(AEGIS_BPFFS_DIR, 0700);
@@ -843,6 +952,9 @@ static int enforce_start(struct enforce *e, const struct config *c)
 		if (r < 0)
 			return log_error_errno(r, "Failed to adopt pinned enforcement maps: %m");
 	}
+	e->events = ring_buffer__new(bpf_map__fd(e->skel->maps.enf_events), on_exec_event, e, NULL);
+	if (!e->events)
+		return log_error_errno(errno, "Failed to open the enforcement exec feed: %m");
 	r = update_exempt(e, getpid());
 	if (r < 0)
 		return log_error_errno(r, "Failed to exempt aegis from enforcement: %m");
@@ -888,8 +1000,7 @@ static uint64_t counter(const struct enforce *e, __u32 idx)
 	{
 		_cleanup_free_ __u64 *v = calloc(ncpu, sizeof(__u64));
 
-		if (!v ||
-		    bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.enf_counters), &idx, v) < 0)
+		if (!v || bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.enf_counters), &idx, v) < 0)
 			return 0;
 		for (int i = 0; i < ncpu; i++)
 			sum += v[i];
@@ -919,6 +1030,11 @@ void enforce_get_status(const struct enforce *e, struct enforce_status *ret)
 	ret->cgroup_root = e->cgroup_root;
 	ret->rules = e->rules_desc;
 	ret->generation = e->seq;
+	ret->kill_in_kernel = e->kill_in_hook;
+	ret->exec_events = e->n_exec_events;
+	ret->verdict_latency_avg_us = e->n_exec_events ? e->lat_sum_ns / e->n_exec_events / 1000 :
+							 0;
+	ret->verdict_latency_max_us = e->lat_max_ns / 1000;
 }
 
 struct enforce *enforce_free(struct enforce *e)
@@ -933,6 +1049,8 @@ struct enforce *enforce_free(struct enforce *e)
 			bpf_link__disconnect(e->links[i]);
 		bpf_link__destroy(e->links[i]);
 	}
+	event_source_free(e->events_source);
+	ring_buffer__free(e->events);
 	aegis_enforce__destroy(e->skel);
 	safe_close(e->procv_fd);
 	safe_close(e->cgroup_fd);

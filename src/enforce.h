@@ -25,28 +25,60 @@
  * kernel) are never blocked or killed.
  *
  * Kill: decided in the same cgroup hook; bpf_send_signal(SIGKILL) there, and
- * the connect is refused, so nothing leaves.
+ * the connect is refused, so nothing leaves. (Kernels that refuse the helper
+ * in cgroup programs get the programs without it: still refused in the
+ * kernel, killed by the userspace kill action; status.kill_in_kernel says which.)
  *
- * Cmdline-only rules. An app with a cmdline matcher is selected through a
- * per-process verdict (tgid -> rule) that userspace writes from
- * enforce_proc_exec() (the daemon calls it for every exec record;
- * enforce_new() and enforce_apply() scan /proc for processes that already
- * run). To close the window between exec and that verdict, the
- * sched_process_exec program marks a new process "pending" when its exe is
- * named by (or is the path of) a cmdline app; a pending process's connects
- * are refused until the verdict lands or ENFORCE_PENDING_TIMEOUT_MS passes
- * (then the exe/path/user/unit rules decide: fail-open, e.g. when the daemon
- * is gone in persist mode). Cmdline apps without exe/path matchers have no
- * pending state: for them the window remains.
+ * Cmdline rules. An app with a cmdline matcher is selected through a
+ * per-process verdict (tgid -> rule, or "no cmdline app matches") that
+ * enforce writes itself: the sched_process_exec program sends the execs that
+ * need one (see below) on enforce's own ring buffer with an immediate
+ * wakeup; enforce reads /proc/PID/{exe,cmdline,status}, runs the policy
+ * matcher (policy_match_app(), the daemon's code) and writes the verdict.
+ * enforce_new() and enforce_apply() scan /proc once for processes that
+ * already run; fork inherits the verdict in the kernel; exec drops it.
+ * To close the window between exec and the verdict, an exec of an exe that
+ * a blocking cmdline app names (exe = or path =) is marked "pending": its
+ * connects are refused until the verdict lands or
+ * ENFORCE_PENDING_TIMEOUT_MS passes (then the exe/path/user/unit rules
+ * decide: fail-open, e.g. when the daemon is gone in persist mode). A
+ * blocking cmdline app with no exe/path makes every exec go through the
+ * feed (a /proc read per exec) without a pending mark: for those the window
+ * remains. In status: n_cmdline_rules, and "cmdline verdict" in rules[].
  *
- * WINDOW MEASUREMENT (tests/integration/test-block-cmdline.sh, this machine,
- * 2 shared cores, kernel 6.18): a program execs and immediately connects to
- * a forbidden loopback port in a loop; counted are the connects that got
- * through before the verdict.
- *   with the pending mark (exe = + cmdline = rule):  0 of N got through;
- *   without it (cmdline-only rule, no exe/path):     see the test's output
- *   and the numbers in the report (first connect ~0.1-1 ms after exec vs.
- *   verdict latency of the daemon's exec handling).
+ * WIRING INTO THE DAEMON (manager.c; a tested patch is in
+ * /tmp/aegis-enforce-wiring.patch on the build machine):
+ *   startup, after setup_bpf():  if (m->config) { enforce_new(m->config,
+ *       &m->enforce); enforce_attach_event_loop(m->enforce, m->loop); }
+ *       (fatal on error: the policy asked for blocks);
+ *   manager_apply_config(): if (m->enforce) r = enforce_apply(m->enforce, c);
+ *       on r < 0 keep the old config (reload failure). c must stay valid
+ *       until the next enforce_apply()/enforce_free() (enforce keeps it for
+ *       enforce_set_host_addrs() recompiles);
+ *   status: manager_status_parts.enforce = m->enforce; blocks/kills are in
+ *       enforce_status (enforce's own counter map, not bpf-loader's);
+ *   manager_free(): enforce_free(m->enforce) (before freeing the config);
+ *   `aegis run --detach-enforcement`: enforce_detach_pinned(), print, exit;
+ *   optional: enforce_proc_exec()/enforce_proc_exit() from exec/exit records
+ *       (enforce's own exec feed already covers it), enforce_update_local_addrs()
+ *       when the host's addresses change, enforce_set_host_addrs() with the
+ *       resolver's results (like policy_set_host_addrs()).
+ *
+ * WINDOW MEASUREMENT (tests/integration/test-block-cmdline.sh; this machine:
+ * 2 cores shared with other test runs, load average 6-7, kernel 6.18). A
+ * copy of nc execs and connects to a forbidden loopback port ~1 ms later,
+ * 100 times in a row; the server counts what got through.
+ *   exe + cmdline rule (pending mark):   0 of 100 got through (every run);
+ *     the price: the same exe with an allowed cmdline is refused while
+ *     pending: 3-46 of 100 immediate connects (a program that connects
+ *     later than the verdict latency below is not affected);
+ *   cmdline-only rule (no exe/path: no pending mark, every exec is sent to
+ *     the feed): 1-47 of 100 immediate connects got through before the
+ *     verdict; a process that connects later than that is blocked.
+ *   exec -> verdict in the map (the feed's wakeup, /proc read, regex, map
+ *   update): avg ~200 us, max ~25 ms under that load.
+ * The daemon's trace ring buffer is polled every 10-80 ms (batched
+ * wakeups), which is why the verdicts do not wait for it.
  */
 #pragma once
 
@@ -75,6 +107,9 @@ struct enforce_status {
 	char *const *rules;
 	unsigned n_links; /* links held (4 cgroup + 3 tracepoints when complete) */
 	uint64_t generation; /* policy applications since start */
+	bool kill_in_kernel; /* kill rules SIGKILL from the cgroup hook (else userspace kills) */
+	/* the exec feed: execs classified, and exec -> verdict-in-the-map latency */
+	uint64_t exec_events, verdict_latency_avg_us, verdict_latency_max_us;
 };
 
 /* Load + attach (or adopt pinned) + compile c. */
@@ -90,8 +125,20 @@ int enforce_exempt_self(struct enforce *e, pid_t pid);
 /* Re-reads this host's addresses (local/remote classification); call on address changes. */
 int enforce_update_local_addrs(struct enforce *e);
 /* Addresses of a hostname used in remotes (from the resolver); recompiles. */
-int enforce_set_host_addrs(struct enforce *e, const char *host, const struct cidr *addrs,
-			   size_t n);
+int enforce_set_host_addrs(struct enforce *e, const char *host, const struct cidr *addrs, size_t n);
+/*
+ * The exec feed: the kernel reports execs that cmdline rules must classify
+ * (candidates, see above) on enforce's own ring buffer with an immediate
+ * wakeup, and enforce writes their verdicts itself. Either register it on
+ * the daemon's loop with enforce_attach_event_loop(), or poll
+ * enforce_event_fd() and call enforce_process_events() when readable.
+ * enforce_proc_exec() from the daemon's exec records stays valid (a second,
+ * later path: same verdict).
+ */
+struct event_loop;
+int enforce_attach_event_loop(struct enforce *e, struct event_loop *l);
+int enforce_event_fd(const struct enforce *e);
+int enforce_process_events(struct enforce *e);
 void enforce_get_status(const struct enforce *e, struct enforce_status *ret);
 /* Detaches unless pinned. Accepts NULL; returns NULL. */
 struct enforce *enforce_free(struct enforce *e);

@@ -135,15 +135,29 @@ static const struct proc_info *task_proc(struct manager *m, const struct aegis_t
 	if (p)
 		return p;
 	/* out of memory: still report the connection, with the kernel's identity */
-	unknown = (struct proc_info){ .pid = t->pid, .ppid = t->ppid, .uid = t->uid,
-				      .gid = t->gid, .start_time = t->start_time };
+	unknown = (struct proc_info){ .pid = t->pid,
+				      .ppid = t->ppid,
+				      .uid = t->uid,
+				      .gid = t->gid,
+				      .start_time = t->start_time };
 	memcpy(unknown.comm, t->comm, sizeof(unknown.comm));
 	unknown.comm[sizeof(unknown.comm) - 1] = 0;
 	return &unknown;
 }
 
+#define DELETED_SUFFIX " (deleted)"
+
+static bool exe_marked_deleted(const char *exe)
+{
+	size_t n = strlen(exe), k = strlen(DELETED_SUFFIX);
+
+	return n >= k && streq(exe + n - k, DELETED_SUFFIX);
+}
+
 static void handle_conn(struct manager *m, const struct aegis_rec_conn *c)
 {
+	struct proc_info deleted;
+	char exe[PATH_MAX + sizeof(DELETED_SUFFIX)];
 	struct record rec = {
 		.time_usec = c->ts / 1000 + m->boot_to_real_usec,
 		.proc = task_proc(m, &c->task),
@@ -157,6 +171,14 @@ static void handle_conn(struct manager *m, const struct aegis_rec_conn *c)
 		.suppressed = c->suppressed,
 	};
 
+	/* unlinked since its exec (a binary that deletes itself): say so, as /proc/PID/exe does */
+	if ((c->flags & AEGIS_CONN_EXE_DELETED) && rec.proc->exe && rec.proc->exe[0] &&
+	    !exe_marked_deleted(rec.proc->exe)) {
+		deleted = *rec.proc;
+		snprintf(exe, sizeof(exe), "%s%s", rec.proc->exe, DELETED_SUFFIX);
+		deleted.exe = exe;
+		rec.proc = &deleted;
+	}
 	memcpy(rec.saddr, c->saddr, sizeof(rec.saddr));
 	memcpy(rec.daddr, c->daddr, sizeof(rec.daddr));
 	m->stats.conns++;
@@ -209,7 +231,8 @@ static int rb_drain(struct manager *m)
 	int r;
 
 	m->batch_left = MANAGER_BATCH;
-	m->boot_to_real_usec = (int64_t)now_usec(CLOCK_REALTIME) - (int64_t)now_usec(CLOCK_BOOTTIME);
+	m->boot_to_real_usec =
+		(int64_t)now_usec(CLOCK_REALTIME) - (int64_t)now_usec(CLOCK_BOOTTIME);
 	r = ring_buffer__consume(m->rb);
 	if (r == -EAGAIN && !m->batch_left)
 		return MANAGER_BATCH;
@@ -239,11 +262,16 @@ static int on_timer(struct event_source *s, uint64_t now, void *userdata)
 	else if (n > 0)
 		m->poll_usec = MANAGER_POLL_MIN_USEC;
 	else
-		m->poll_usec = MIN(MAX(m->poll_usec * 2, MANAGER_POLL_MIN_USEC),
-				   MANAGER_POLL_MAX_USEC);
+		m->poll_usec =
+			MIN(MAX(m->poll_usec * 2, MANAGER_POLL_MIN_USEC), MANAGER_POLL_MAX_USEC);
 	if (m->watchdog_usec && now - m->watchdog_last >= m->watchdog_usec / 2) {
 		(void)sd_notify(0, "WATCHDOG=1");
 		m->watchdog_last = now;
+	}
+	if (now - m->sweep_last >= MANAGER_SWEEP_USEC) {
+		/* forget exited processes whose grace period passed (record time) */
+		proc_cache_sweep(m->procs, 0);
+		m->sweep_last = now;
 	}
 	/* SEAM(detent, resolve): periodic expiry and refresh hook in here. */
 	return event_source_set_time(s, now + m->poll_usec);
@@ -257,9 +285,12 @@ static void log_diags(const struct diag_list *d)
 		const struct diag *g = &d->d[i];
 		int level = g->warning ? LOG_WARNING : LOG_ERR;
 
-		if (g->file)
+		if (g->file && g->line)
 			log_full(level, "%s:%u:%u: %s: %s", g->file, g->line, g->col,
 				 g->warning ? "warning" : "error", g->msg);
+		else if (g->file)
+			log_full(level, "%s: %s: %s", g->file, g->warning ? "warning" : "error",
+				 g->msg);
 		else
 			log_full(level, "%s: %s", g->warning ? "warning" : "error", g->msg);
 	}
@@ -421,9 +452,10 @@ static int setup_config(struct manager *m)
 
 	if (!path) {
 		if (!m->opts.no_config)
-			log_notice("No configuration (%s does not exist): logging every connection, "
-				   "no policy",
-				   AEGIS_DEFAULT_CONFIG);
+			log_notice(
+				"No configuration (%s does not exist): logging every connection, "
+				"no policy",
+				AEGIS_DEFAULT_CONFIG);
 		return 0;
 	}
 	r = config_load_logged(path, &c);
@@ -439,8 +471,8 @@ static void notify_ready(struct manager *m)
 
 	bpf_loader_modes_to_string(m->bpf, modes, sizeof(modes));
 	log_info("aegis ready: pid %d, %s, policy %s, attach modes: %s", (int)getpid(),
-		 m->opts.json ? "json output" : "text output",
-		 m->config ? config_path(m) : "none", modes);
+		 m->opts.json ? "json output" : "text output", m->config ? config_path(m) : "none",
+		 modes);
 	if (sd_watchdog_enabled(0, &m->watchdog_usec) <= 0)
 		m->watchdog_usec = 0;
 	(void)sd_notify(0, "READY=1");

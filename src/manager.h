@@ -40,6 +40,8 @@ struct ring_buffer;
 /* Ring buffer poll period bounds (wakeups are batched in the kernel). */
 #define MANAGER_POLL_MIN_USEC (10ULL * 1000)
 #define MANAGER_POLL_MAX_USEC (80ULL * 1000)
+/* Process cache sweep period. */
+#define MANAGER_SWEEP_USEC (1000ULL * 1000)
 /* Records handled per ring-buffer drain before the loop serves other sources. */
 #define MANAGER_BATCH 4096
 /* Pending stdout bytes beyond this are dropped (counted) rather than blocking. */
@@ -81,6 +83,7 @@ struct manager {
 
 	uint64_t watchdog_usec; /* WATCHDOG_USEC, 0 = off */
 	uint64_t watchdog_last;
+	uint64_t sweep_last;
 	uint64_t started_usec; /* CLOCK_MONOTONIC */
 	struct manager_stats stats;
 

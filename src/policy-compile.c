@@ -9,19 +9,19 @@
 #include "policy-compile.h"
 #include "policy.h"
 
-#define GROW(arr, n, cap)                                                                          \
-	({                                                                                         \
-		int _r_ = 0;                                                                       \
-		if ((n) >= (cap)) {                                                                \
-			size_t _c_ = (cap) ? (cap) * 2 : 64;                                       \
-			void *_p_ = realloc((arr), _c_ * sizeof(*(arr)));                          \
-			if (_p_) {                                                                 \
-				(arr) = _p_;                                                       \
-				(cap) = _c_;                                                       \
-			} else                                                                     \
-				_r_ = -ENOMEM;                                                     \
-		}                                                                                  \
-		_r_;                                                                               \
+#define GROW(arr, n, cap)                                                 \
+	({                                                                \
+		int _r_ = 0;                                              \
+		if ((n) >= (cap)) {                                       \
+			size_t _c_ = (cap) ? (cap)*2 : 64;                \
+			void *_p_ = realloc((arr), _c_ * sizeof(*(arr))); \
+			if (_p_) {                                        \
+				(arr) = _p_;                              \
+				(cap) = _c_;                              \
+			} else                                            \
+				_r_ = -ENOMEM;                            \
+		}                                                         \
+		_r_;                                                      \
 	})
 
 unsigned pcompile_block_bits(unsigned actions)
@@ -263,8 +263,7 @@ static int ranges_union(const struct port_range *a, size_t na, const struct port
 	return 0;
 }
 
-static bool ranges_eq(const struct port_range *a, size_t na, const struct port_range *b,
-		      size_t nb)
+static bool ranges_eq(const struct port_range *a, size_t na, const struct port_range *b, size_t nb)
 {
 	return na == nb && (na == 0 || memcmp(a, b, na * sizeof(*a)) == 0);
 }
@@ -467,7 +466,7 @@ static int compile_whitelist(struct pcompile_plan *p, const struct config *c,
 			return r;
 		p->hdr.flags |= AEGIS_ENF_H_WL_CIDRS;
 	}
-	STRV_FOREACH (prog, w->programs) {
+	STRV_FOREACH(prog, w->programs) {
 		struct aegis_enf_id_key k = { .uid = AEGIS_ENF_ANY_UID };
 
 		if ((*prog)[0] == '/') {
@@ -537,8 +536,11 @@ static int compile_candidate(struct pcompile_plan *p, const struct app *a,
 	} else if (a->exe) {
 		k.kind = AEGIS_ENF_ID_CAND_EXE;
 		key_name(&k, a->exe);
-	} else
-		return 0; /* any exe: no pending state, the window applies */
+	} else {
+		/* any exe: every exec is classified at once, but not held pending */
+		p->hdr.flags |= AEGIS_ENF_H_CAND_ANY;
+		return 0;
+	}
 	p->hdr.flags |= AEGIS_ENF_H_CAND;
 	return emit_id(p, &k, a->index, 0);
 }
@@ -605,7 +607,8 @@ static int compile_app(struct pcompile_plan *p, const struct config *c, const st
 		info->kind = PCOMPILE_CMDLINE;
 		info->why = "cmdline regex: per-process verdict from userspace";
 		p->has_cmdline = true;
-		r = compile_candidate(p, a, env);
+		/* only blocking cmdline apps hold fresh execs back (see enforce.h) */
+		r = bits ? compile_candidate(p, a, env) : 0;
 	} else
 		r = compile_identity(p, a, env, info);
 	if (r < 0)

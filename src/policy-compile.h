@@ -35,8 +35,7 @@ struct pcompile_env {
 	/* inode and kernel dev_t (major << 20 | minor) of a file; < 0 if absent */
 	int (*stat_path)(const char *path, __u64 *ret_ino, __u32 *ret_dev, void *userdata);
 	/* cgroup id and depth (root = 0) of a unit's cgroup; < 0 if none */
-	int (*unit_cgroup)(const char *unit, __u64 *ret_cgid, unsigned *ret_level,
-			   void *userdata);
+	int (*unit_cgroup)(const char *unit, __u64 *ret_cgid, unsigned *ret_level, void *userdata);
 	/* current addresses of a hostname used in remotes; 0 and n = 0 when unresolved */
 	int (*host_addrs)(const char *host, const struct cidr **ret, size_t *ret_n, void *userdata);
 	void *userdata;

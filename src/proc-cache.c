@@ -271,7 +271,8 @@ static int cgroup_path_by_id(struct proc_cache *c, uint64_t id, char **ret)
 	struct {
 		struct file_handle fh;
 		uint64_t id;
-	} h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = FILEID_KERNFS }, .id = id };
+	} h = { .fh = { .handle_bytes = sizeof(uint64_t), .handle_type = FILEID_KERNFS },
+		.id = id };
 	char link[64], target[4096];
 	_cleanup_close_ int fd = -EBADF;
 	size_t rl;
@@ -466,10 +467,14 @@ int proc_cache_join_argv(const char *argv, size_t len, bool truncated, char **re
 
 /* ---- exec / exit ---- */
 
+static void gc_dead(struct proc_cache *c);
+
 static struct proc_entry *entry_new(struct proc_cache *c, const struct aegis_task *t)
 {
 	struct proc_entry *e, **head;
 
+	if (c->n >= c->gc_at)
+		gc_dead(c);
 	if (c->n >= c->n_buckets && rehash(c, c->n_buckets * 2) < 0)
 		return NULL;
 	e = calloc(1, sizeof(*e));
@@ -680,15 +685,13 @@ static int fill_from_proc(struct proc_cache *c, struct proc_info *p, int dirfd)
 	p->cmdline_truncated = n > AEGIS_ARGV_MAX;
 	free(p->cmdline);
 	p->cmdline = NULL;
-	r = proc_cache_join_argv(argv, MIN((size_t)n, (size_t)AEGIS_ARGV_MAX),
-				 p->cmdline_truncated, &p->cmdline);
+	r = proc_cache_join_argv(argv, MIN((size_t)n, (size_t)AEGIS_ARGV_MAX), p->cmdline_truncated,
+				 &p->cmdline);
 	free(argv);
 	if (r < 0)
 		return r;
 	return set_cgroup(c, p, dirfd);
 }
-
-static void gc_dead(struct proc_cache *c);
 
 static const struct proc_info *proc_fallback(struct proc_cache *c, const struct aegis_task *t)
 {
@@ -698,9 +701,6 @@ static const struct proc_info *proc_fallback(struct proc_cache *c, const struct 
 	uint64_t ticks = 0;
 	pid_t ppid = 0;
 	bool alive = false;
-
-	if (c->n >= c->gc_at)
-		gc_dead(c);
 
 	snprintf(path, sizeof(path), "/proc/%" PRIu32, t->pid);
 	dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);

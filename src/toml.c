@@ -21,6 +21,7 @@
  * inline table.
  */
 #include <errno.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,7 @@ struct parser {
 	size_t n_keys, keys_cap;
 	struct sbuf kbuf; /* decoded key parts */
 	struct sbuf sbuf; /* decoded string value */
+	locale_t c_locale; /* for strtod_l(), created on the first float */
 };
 
 static const char *const type_names[_TOML_TYPE_MAX] = {
@@ -101,13 +103,14 @@ static void linecol(struct parser *p, size_t pos, unsigned *ret_line, unsigned *
 	if (pos > p->len)
 		pos = p->len;
 	if (pos < p->lc_line_start) {
-		/* backwards (a key after its value was parsed): usually only a few lines */
+		/* backwards (error positions, header starts): rare and short */
 		const char *b = p->buf;
 
 		for (size_t i = pos; i < p->lc_line_start; i++)
 			p->lc_line -= b[i] == '\n';
-		nl = memrchr(b, '\n', pos);
-		p->lc_line_start = nl ? (size_t)(nl - b) + 1 : 0;
+		p->lc_line_start = pos;
+		while (p->lc_line_start > 0 && b[p->lc_line_start - 1] != '\n')
+			p->lc_line_start--;
 		p->lc_pos = pos;
 	} else if (pos < p->lc_pos) {
 		p->lc_pos = pos;
@@ -121,12 +124,13 @@ static void linecol(struct parser *p, size_t pos, unsigned *ret_line, unsigned *
 	*ret_col = pos - p->lc_line_start + 1;
 }
 
-_printf_(3, 4) static int fail(struct parser *p, size_t pos, const char *fmt, ...)
+/* Records the first error; the caller returns -EINVAL (see fail()). */
+_printf_(3, 4) static void set_error(struct parser *p, size_t pos, const char *fmt, ...)
 {
 	va_list ap;
 
 	if (p->failed)
-		return -EINVAL;
+		return;
 	p->failed = true;
 	if (p->err) {
 		linecol(p, pos, &p->err->line, &p->err->col);
@@ -134,18 +138,21 @@ _printf_(3, 4) static int fail(struct parser *p, size_t pos, const char *fmt, ..
 		vsnprintf(p->err->msg, sizeof(p->err->msg), fmt, ap);
 		va_end(ap);
 	}
-	return -EINVAL;
 }
 
-static int fail_oom(struct parser *p)
+/* A macro so that the result is visibly -EINVAL (to readers and to the analyzer). */
+#define fail(p, pos, ...) (set_error((p), (pos), __VA_ARGS__), -EINVAL)
+
+static void set_oom(struct parser *p)
 {
 	if (!p->failed && p->err) {
 		linecol(p, p->pos, &p->err->line, &p->err->col);
 		snprintf(p->err->msg, sizeof(p->err->msg), "out of memory");
 	}
 	p->failed = p->oom = true;
-	return -ENOMEM;
 }
+
+#define fail_oom(p) (set_oom(p), -ENOMEM)
 
 /* Renders a key for messages: control bytes escaped, long keys cut. */
 static const char *key_display(char *out, size_t outsz, const char *s, size_t len)
@@ -286,23 +293,21 @@ struct toml_value *toml_free(struct toml_value *v)
 	return NULL;
 }
 
-static struct node *node_new(struct parser *p, enum toml_type type, unsigned depth, size_t pos)
+static int node_new(struct parser *p, enum toml_type type, unsigned depth, size_t pos,
+		    struct node **ret)
 {
 	struct node *n;
 
-	if ((type == TOML_TABLE || type == TOML_ARRAY) && depth > TOML_MAX_DEPTH) {
-		fail(p, pos, "nesting deeper than %d levels", TOML_MAX_DEPTH);
-		return NULL;
-	}
+	if ((type == TOML_TABLE || type == TOML_ARRAY) && depth > TOML_MAX_DEPTH)
+		return fail(p, pos, "nesting deeper than %d levels", TOML_MAX_DEPTH);
 	n = calloc(1, sizeof(*n));
-	if (!n) {
-		fail_oom(p);
-		return NULL;
-	}
+	if (!n)
+		return fail_oom(p);
 	n->v.type = type;
 	n->depth = depth;
 	linecol(p, pos, &n->v.line, &n->v.col);
-	return n;
+	*ret = n;
+	return 0;
 }
 
 static uint64_t hash_key(const char *s, size_t len)
@@ -335,8 +340,10 @@ static int index_rebuild(struct node *t)
 		cap *= 2;
 	free(t->index);
 	t->index = calloc(cap, sizeof(*t->index));
-	if (!t->index)
+	if (!t->index) {
+		t->index_cap = 0;
 		return -ENOMEM;
+	}
 	t->index_cap = cap;
 	for (size_t i = 0; i < t->v.u.table.n; i++)
 		index_insert(t, i);
@@ -391,7 +398,7 @@ static int table_add(struct parser *p, struct node *t, char *key, const struct k
 	};
 	t->v.u.table.n++;
 	if (t->v.u.table.n >= INDEX_MIN) {
-		if (t->v.u.table.n * 2 > t->index_cap) {
+		if (!t->index || t->v.u.table.n * 2 > t->index_cap) {
 			if (index_rebuild(t) < 0)
 				return fail_oom(p);
 		} else {
@@ -423,26 +430,26 @@ static int array_add(struct parser *p, struct node *a, struct node *value)
 }
 
 /* Creates table key i of p->keys in t. */
-static struct node *table_add_subtable(struct parser *p, struct node *t, size_t i, unsigned flags)
+static int table_add_subtable(struct parser *p, struct node *t, size_t i, unsigned flags,
+			      struct node **ret)
 {
 	struct keypart *k = &p->keys[i];
 	struct node *n;
 	char *key;
 
-	n = node_new(p, TOML_TABLE, t->depth + 1, k->pos);
-	if (!n)
-		return NULL;
+	if (node_new(p, TOML_TABLE, t->depth + 1, k->pos, &n) < 0)
+		return -EINVAL;
 	n->flags = flags;
 	n->section = p->section;
 	key = memdup_nul(p->kbuf.s + k->off, k->len);
 	if (!key) {
 		node_free(n);
-		fail_oom(p);
-		return NULL;
+		return fail_oom(p);
 	}
 	if (table_add(p, t, key, k, n) < 0)
-		return NULL;
-	return n;
+		return -EINVAL;
+	*ret = n;
+	return 0;
 }
 
 /* Marks a finished inline table and everything created inside it as immutable. */
@@ -611,7 +618,7 @@ static int expect_eol(struct parser *p, const char *what)
 		return 0;
 	}
 	if (is_control(peek(p)))
-		return bad_char(p, "after value");
+		return bad_char(p, "where a newline was expected");
 	return fail(p, p->pos, "expected a newline after %s", what);
 }
 
@@ -942,19 +949,21 @@ static int parse_decimal_int(struct parser *p, struct node *n, const char *s, si
 
 static int parse_float_text(struct parser *p, struct node *n, const char *s, size_t len, size_t pos)
 {
-	char tmp[128], *end;
-	size_t o = 0;
+	struct sbuf *b = &p->sbuf;
+	char *end;
 
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '_')
-			continue;
-		if (o + 1 >= sizeof(tmp))
-			return fail(p, pos, "float literal too long");
-		tmp[o++] = s[i];
+	/* the C locale, whatever the process uses: '.' is the decimal point */
+	if (!p->c_locale) {
+		p->c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+		if (!p->c_locale)
+			return fail_oom(p);
 	}
-	tmp[o] = '\0';
+	b->len = 0;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != '_' && sbuf_put(b, s + i, 1) < 0)
+			return fail_oom(p);
 	n->v.type = TOML_FLOAT;
-	n->v.u.fl = strtod(tmp, &end);
+	n->v.u.fl = strtod_l(b->s, &end, p->c_locale);
 	if (*end != '\0')
 		return fail(p, pos, "invalid float '%.*s'", (int)MIN(len, 64), s);
 	return 0;
@@ -1166,89 +1175,92 @@ static int parse_datetime(struct parser *p, struct node *n)
 
 /* ---- values ---- */
 
-static struct node *parse_value(struct parser *p, unsigned depth);
+static int parse_value(struct parser *p, unsigned depth, struct node **ret);
 static int parse_keyval(struct parser *p, struct node *base);
 
-static struct node *parse_array(struct parser *p, unsigned depth)
+static int parse_array_items(struct parser *p, struct node *a, size_t start)
 {
-	size_t start = p->pos;
-	struct node *a = node_new(p, TOML_ARRAY, depth, start);
-
-	if (!a)
-		return NULL;
-	p->pos++; /* '[' */
 	for (;;) {
 		struct node *v;
 
 		if (skip_ws_nl(p) < 0)
-			goto fail;
+			return -EINVAL;
 		if (peek(p) == ']')
-			break;
-		v = parse_value(p, depth + 1);
-		if (!v || array_add(p, a, v) < 0)
-			goto fail;
-		if (skip_ws_nl(p) < 0)
-			goto fail;
-		if (peek(p) == ',') {
-			p->pos++;
-			continue;
-		}
-		if (peek(p) == ']')
-			break;
+			return 0;
 		if (peek(p) < 0)
-			fail(p, start, "unterminated array");
-		else
-			fail(p, p->pos, "expected ',' or ']' in array");
-		goto fail;
+			return fail(p, start, "unterminated array");
+		if (parse_value(p, a->depth + 1, &v) < 0 || array_add(p, a, v) < 0)
+			return -EINVAL;
+		if (skip_ws_nl(p) < 0)
+			return -EINVAL;
+		if (peek(p) == ']')
+			return 0;
+		if (peek(p) < 0)
+			return fail(p, start, "unterminated array");
+		if (peek(p) != ',')
+			return fail(p, p->pos, "expected ',' or ']' in array");
+		p->pos++;
 	}
-	p->pos++;
-	a->flags |= NODE_FROZEN;
-	return a;
-fail:
-	node_free(a);
-	return NULL;
 }
 
-static struct node *parse_inline_table(struct parser *p, unsigned depth)
+static int parse_array(struct parser *p, unsigned depth, struct node **ret)
 {
-	struct node *t = node_new(p, TOML_TABLE, depth, p->pos);
-	unsigned saved = p->section;
+	size_t start = p->pos;
+	struct node *a;
 
-	if (!t)
-		return NULL;
-	p->section = ++p->n_sections;
-	p->pos++; /* '{' */
+	if (node_new(p, TOML_ARRAY, depth, start, &a) < 0)
+		return -EINVAL;
+	p->pos++; /* '[' */
+	if (parse_array_items(p, a, start) < 0) {
+		node_free(a);
+		return -EINVAL;
+	}
+	p->pos++; /* ']' */
+	a->flags |= NODE_FROZEN;
+	*ret = a;
+	return 0;
+}
+
+static int parse_inline_items(struct parser *p, struct node *t)
+{
 	skip_ws(p);
 	if (peek(p) == '}')
-		goto done;
+		return 0;
 	for (;;) {
 		if (parse_keyval(p, t) < 0)
-			goto fail;
+			return -EINVAL;
 		skip_ws(p);
 		if (peek(p) == '}')
-			break;
-		if (peek(p) != ',') {
-			if (peek(p) < 0 || is_newline(p) || peek(p) == '\r')
-				fail(p, p->pos, "newline or end of input in inline table");
-			else
-				fail(p, p->pos, "expected ',' or '}' in inline table");
-			goto fail;
-		}
+			return 0;
+		if (peek(p) < 0 || peek(p) == '\n' || peek(p) == '\r')
+			return fail(p, p->pos, "newline or end of input in inline table");
+		if (peek(p) != ',')
+			return fail(p, p->pos, "expected ',' or '}' in inline table");
 		p->pos++;
 		skip_ws(p);
-		if (peek(p) == '}') {
-			fail(p, p->pos, "trailing comma not allowed in inline table");
-			goto fail;
-		}
+		if (peek(p) == '}')
+			return fail(p, p->pos, "trailing comma not allowed in inline table");
 	}
-done:
-	p->pos++;
+}
+
+static int parse_inline_table(struct parser *p, unsigned depth, struct node **ret)
+{
+	unsigned saved = p->section;
+	struct node *t;
+
+	if (node_new(p, TOML_TABLE, depth, p->pos, &t) < 0)
+		return -EINVAL;
+	p->section = ++p->n_sections;
+	p->pos++; /* '{' */
+	if (parse_inline_items(p, t) < 0) {
+		node_free(t);
+		return -EINVAL;
+	}
+	p->pos++; /* '}' */
 	p->section = saved;
 	freeze(t);
-	return t;
-fail:
-	node_free(t);
-	return NULL;
+	*ret = t;
+	return 0;
 }
 
 static int parse_scalar(struct parser *p, struct node *n)
@@ -1285,23 +1297,23 @@ static int parse_scalar(struct parser *p, struct node *n)
 	return fail(p, p->pos, "invalid value");
 }
 
-static struct node *parse_value(struct parser *p, unsigned depth)
+static int parse_value(struct parser *p, unsigned depth, struct node **ret)
 {
 	struct node *n;
 
 	if (peek(p) == '[')
-		return parse_array(p, depth);
+		return parse_array(p, depth, ret);
 	if (peek(p) == '{')
-		return parse_inline_table(p, depth);
+		return parse_inline_table(p, depth, ret);
 	/* a bool owns nothing: safe to free until parse_scalar sets the real type */
-	n = node_new(p, TOML_BOOL, depth, p->pos);
-	if (!n)
-		return NULL;
+	if (node_new(p, TOML_BOOL, depth, p->pos, &n) < 0)
+		return -EINVAL;
 	if (parse_scalar(p, n) < 0) {
 		node_free(n);
-		return NULL;
+		return -EINVAL;
 	}
-	return n;
+	*ret = n;
+	return 0;
 }
 
 /* ---- key/value pairs and headers ---- */
@@ -1338,7 +1350,7 @@ static int already_defined(struct parser *p, size_t i, const struct toml_kv *kv)
 }
 
 /* Follows the dotted key parts before the last one from base, creating tables. */
-static struct node *walk_dotted(struct parser *p, struct node *t)
+static int walk_dotted(struct parser *p, struct node *t, struct node **ret)
 {
 	char key[KEYBUF];
 
@@ -1348,40 +1360,36 @@ static struct node *walk_dotted(struct parser *p, struct node *t)
 		struct node *n;
 
 		if (!kv) {
-			t = table_add_subtable(p, t, i, NODE_DOTTED);
-			if (!t)
-				return NULL;
+			if (table_add_subtable(p, t, i, NODE_DOTTED, &t) < 0)
+				return -EINVAL;
 			continue;
 		}
 		n = (struct node *)kv->value;
-		if (n->v.type != TOML_TABLE) {
-			fail(p, k->pos, "key '%s' is already defined as %s at line %u",
-			     part_display(p, key, i), describe(n), kv->line);
-			return NULL;
-		}
-		if (n->flags & NODE_FROZEN) {
-			fail(p, k->pos, "cannot extend inline table '%s' (defined at line %u)",
-			     part_display(p, key, i), kv->line);
-			return NULL;
-		}
+		if (n->v.type != TOML_TABLE)
+			return fail(p, k->pos, "key '%s' is already defined as %s at line %u",
+				    part_display(p, key, i), describe(n), kv->line);
+		if (n->flags & NODE_FROZEN)
+			return fail(p, k->pos,
+				    "cannot extend inline table '%s' (defined at line %u)",
+				    part_display(p, key, i), kv->line);
 		if ((n->flags & NODE_EXPLICIT) ||
-		    ((n->flags & NODE_DOTTED) && n->section != p->section)) {
-			fail(p, k->pos,
-			     "cannot add keys to table '%s' with dotted keys here (defined at line %u)",
-			     part_display(p, key, i), n->v.line);
-			return NULL;
-		}
+		    ((n->flags & NODE_DOTTED) && n->section != p->section))
+			return fail(
+				p, k->pos,
+				"cannot add keys to table '%s' with dotted keys here (defined at line %u)",
+				part_display(p, key, i), n->v.line);
 		n->flags |= NODE_DOTTED;
 		n->section = p->section;
 		t = n;
 	}
-	return t;
+	*ret = t;
+	return 0;
 }
 
 static int parse_keyval(struct parser *p, struct node *base)
 {
 	struct keypart last;
-	struct node *t, *v;
+	struct node *t = NULL, *v;
 	char *key;
 
 	if (parse_key(p) < 0)
@@ -1393,8 +1401,7 @@ static int parse_keyval(struct parser *p, struct node *base)
 			    peek(p) < 0x80 && !is_control(peek(p)) ? peek(p) : '?');
 	}
 	p->pos++;
-	t = walk_dotted(p, base);
-	if (!t)
+	if (walk_dotted(p, base, &t) < 0)
 		return -EINVAL;
 	/* copied: parsing the value (an inline table) reuses p->keys */
 	last = p->keys[p->n_keys - 1];
@@ -1408,8 +1415,7 @@ static int parse_keyval(struct parser *p, struct node *base)
 	if (!key)
 		return fail_oom(p);
 	skip_ws(p);
-	v = parse_value(p, t->depth + 1);
-	if (!v) {
+	if (parse_value(p, t->depth + 1, &v) < 0) {
 		free(key);
 		return -EINVAL;
 	}
@@ -1431,7 +1437,7 @@ static const char *path_display(struct parser *p, char *out, size_t outsz, size_
 }
 
 /* Follows a [header] path up to its last part, creating implicit tables. */
-static struct node *walk_header(struct parser *p, struct node *t)
+static int walk_header(struct parser *p, struct node *t, struct node **ret)
 {
 	char path[160];
 
@@ -1441,9 +1447,8 @@ static struct node *walk_header(struct parser *p, struct node *t)
 		struct node *n;
 
 		if (!kv) {
-			t = table_add_subtable(p, t, i, 0);
-			if (!t)
-				return NULL;
+			if (table_add_subtable(p, t, i, 0, &t) < 0)
+				return -EINVAL;
 			continue;
 		}
 		n = (struct node *)kv->value;
@@ -1451,17 +1456,17 @@ static struct node *walk_header(struct parser *p, struct node *t)
 			t = (struct node *)n->v.u.array.items[n->v.u.array.n - 1];
 			continue;
 		}
-		if (n->v.type != TOML_TABLE || (n->flags & NODE_FROZEN)) {
-			fail(p, k->pos, "cannot define a table below '%s': it is %s (line %u)",
-			     path_display(p, path, sizeof(path), i), describe(n), kv->line);
-			return NULL;
-		}
+		if (n->v.type != TOML_TABLE || (n->flags & NODE_FROZEN))
+			return fail(p, k->pos,
+				    "cannot define a table below '%s': it is %s (line %u)",
+				    path_display(p, path, sizeof(path), i), describe(n), kv->line);
 		t = n;
 	}
-	return t;
+	*ret = t;
+	return 0;
 }
 
-static struct node *define_table(struct parser *p, struct node *t, size_t pos)
+static int define_table(struct parser *p, struct node *t, size_t pos, struct node **ret)
 {
 	struct keypart *last = &p->keys[p->n_keys - 1];
 	struct toml_kv *kv = table_find(t, p->kbuf.s + last->off, last->len);
@@ -1469,94 +1474,89 @@ static struct node *define_table(struct parser *p, struct node *t, size_t pos)
 	struct node *n;
 
 	if (!kv) {
-		n = table_add_subtable(p, t, p->n_keys - 1, NODE_EXPLICIT);
-		if (n)
-			linecol(p, pos, &n->v.line, &n->v.col);
-		return n;
+		if (table_add_subtable(p, t, p->n_keys - 1, NODE_EXPLICIT, &n) < 0)
+			return -EINVAL;
+		linecol(p, pos, &n->v.line, &n->v.col);
+		*ret = n;
+		return 0;
 	}
 	n = (struct node *)kv->value;
 	path_display(p, path, sizeof(path), p->n_keys - 1);
-	if (n->v.type == TOML_ARRAY && (n->flags & NODE_AOT)) {
-		fail(p, last->pos, "table '%s' is already defined as an array of tables (line %u)",
-		     path, kv->line);
-		return NULL;
-	}
-	if (n->v.type != TOML_TABLE) {
-		fail(p, last->pos, "duplicate key '%s' (first defined at line %u)", path, kv->line);
-		return NULL;
-	}
-	if (n->flags & (NODE_EXPLICIT | NODE_DOTTED | NODE_FROZEN)) {
-		fail(p, last->pos, "table '%s' is already defined (first defined at line %u)", path,
-		     n->v.line);
-		return NULL;
-	}
+	if (n->v.type == TOML_ARRAY && (n->flags & NODE_AOT))
+		return fail(p, last->pos,
+			    "table '%s' is already defined as an array of tables (line %u)", path,
+			    kv->line);
+	if (n->v.type != TOML_TABLE)
+		return fail(p, last->pos, "duplicate key '%s' (first defined at line %u)", path,
+			    kv->line);
+	if (n->flags & (NODE_EXPLICIT | NODE_DOTTED | NODE_FROZEN))
+		return fail(p, last->pos,
+			    "table '%s' is already defined (first defined at line %u)", path,
+			    n->v.line);
+	/* an implicitly created table, defined now */
 	n->flags |= NODE_EXPLICIT;
 	linecol(p, pos, &n->v.line, &n->v.col);
 	kv->line = last->line;
 	kv->col = last->col;
-	return n;
+	*ret = n;
+	return 0;
 }
 
-static struct node *append_table(struct parser *p, struct node *t, size_t pos)
+static int append_table(struct parser *p, struct node *t, size_t pos, struct node **ret)
 {
 	struct keypart *last = &p->keys[p->n_keys - 1];
 	struct toml_kv *kv = table_find(t, p->kbuf.s + last->off, last->len);
 	char path[160];
 	struct node *a, *n;
+	char *key;
 
-	if (!kv) {
-		a = node_new(p, TOML_ARRAY, t->depth + 1, pos);
-		if (!a)
-			return NULL;
+	if (kv) {
+		a = (struct node *)kv->value;
+		if (a->v.type != TOML_ARRAY || !(a->flags & NODE_AOT))
+			return fail(
+				p, last->pos,
+				"cannot define array of tables '%s': already defined as %s (line %u)",
+				path_display(p, path, sizeof(path), p->n_keys - 1), describe(a),
+				kv->line);
+	} else {
+		if (node_new(p, TOML_ARRAY, t->depth + 1, pos, &a) < 0)
+			return -EINVAL;
 		a->flags = NODE_AOT;
-		char *key = memdup_nul(p->kbuf.s + last->off, last->len);
+		key = memdup_nul(p->kbuf.s + last->off, last->len);
 		if (!key) {
 			node_free(a);
-			fail_oom(p);
-			return NULL;
+			return fail_oom(p);
 		}
 		if (table_add(p, t, key, last, a) < 0)
-			return NULL;
-	} else {
-		a = (struct node *)kv->value;
-		if (a->v.type != TOML_ARRAY || !(a->flags & NODE_AOT)) {
-			path_display(p, path, sizeof(path), p->n_keys - 1);
-			fail(p, last->pos,
-			     "cannot define array of tables '%s': already defined as %s (line %u)",
-			     path, describe(a), kv->line);
-			return NULL;
-		}
+			return -EINVAL;
 	}
-	n = node_new(p, TOML_TABLE, a->depth + 1, pos);
-	if (!n)
-		return NULL;
+	if (node_new(p, TOML_TABLE, a->depth + 1, pos, &n) < 0)
+		return -EINVAL;
 	n->flags = NODE_EXPLICIT;
 	if (array_add(p, a, n) < 0)
-		return NULL;
-	return n;
+		return -EINVAL;
+	*ret = n;
+	return 0;
 }
 
-static struct node *parse_header(struct parser *p, struct node *root)
+static int parse_header(struct parser *p, struct node *root, struct node **ret)
 {
 	size_t pos = p->pos;
 	bool aot = peek_at(p, 1) == '[';
-	struct node *t;
+	struct node *t = NULL;
 
 	p->pos += aot ? 2 : 1;
 	if (parse_key(p) < 0)
-		return NULL;
-	if (peek(p) != ']' || (aot && peek_at(p, 1) != ']')) {
-		fail(p, p->pos, "expected '%s' to close the table header", aot ? "]]" : "]");
-		return NULL;
-	}
+		return -EINVAL;
+	if (peek(p) != ']' || (aot && peek_at(p, 1) != ']'))
+		return fail(p, p->pos, "expected '%s' to close the table header", aot ? "]]" : "]");
 	p->pos += aot ? 2 : 1;
 	if (expect_eol(p, "table header") < 0)
-		return NULL;
+		return -EINVAL;
 	p->section = ++p->n_sections;
-	t = walk_header(p, root);
-	if (!t)
-		return NULL;
-	return aot ? append_table(p, t, pos) : define_table(p, t, pos);
+	if (walk_header(p, root, &t) < 0)
+		return -EINVAL;
+	return aot ? append_table(p, t, pos, ret) : define_table(p, t, pos, ret);
 }
 
 static int parse_document(struct parser *p, struct node *root)
@@ -1579,8 +1579,7 @@ static int parse_document(struct parser *p, struct node *root)
 		} else if (is_newline(p)) {
 			skip_newline(p);
 		} else if (c == '[') {
-			cur = parse_header(p, root);
-			if (!cur)
+			if (parse_header(p, root, &cur) < 0)
 				return -EINVAL;
 		} else {
 			if (parse_keyval(p, cur) < 0 || expect_eol(p, "value") < 0)
@@ -1601,12 +1600,14 @@ int toml_parse(const char *buf, size_t len, struct toml_value **ret_root,
 	struct node *root;
 	int r;
 
-	if (!buf && len > 0)
-		return -EINVAL;
+	if (!buf && len > 0) {
+		p.buf = "";
+		p.len = 0;
+		return fail(&p, 0, "no input buffer");
+	}
 	if (!buf)
 		p.buf = "";
-	root = node_new(&p, TOML_TABLE, 0, 0);
-	if (!root)
+	if (node_new(&p, TOML_TABLE, 0, 0, &root) < 0)
 		return -ENOMEM;
 	root->flags = NODE_EXPLICIT;
 	r = check_encoding(&p);
@@ -1615,6 +1616,8 @@ int toml_parse(const char *buf, size_t len, struct toml_value **ret_root,
 	free(p.keys);
 	free(p.kbuf.s);
 	free(p.sbuf.s);
+	if (p.c_locale)
+		freelocale(p.c_locale);
 	if (r < 0) {
 		node_free(root);
 		return p.oom ? -ENOMEM : -EINVAL;

@@ -4,12 +4,17 @@
  * enforcement, prints "ready" and the status, then
  *   SIGHUP   reload the config (a broken file keeps the old policy)
  *   SIGUSR1  print the status
+ *   SIGUSR2  run $AEGIS_DRIVER_SPAWN (sh -c) as a child: it inherits the
+ *            driver's exemption like a hook script of the daemon
  *   SIGTERM  exit (detaches unless pinned)
+ * Cmdline verdicts come from enforce's own exec feed (enforce_event_fd()).
  * Usage: enforce-driver CONFIG | enforce-driver --detach
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -35,13 +40,33 @@ static void status(struct enforce *e)
 
 	enforce_get_status(e, &s);
 	printf("status active=%d pinned=%d adopted=%d kernel=%u cmdline=%u userspace=%u "
-	       "blocks=%llu kills=%llu links=%u gen=%llu root=%s\n",
+	       "blocks=%llu kills=%llu links=%u gen=%llu root=%s execs=%llu lat_avg_us=%llu "
+	       "lat_max_us=%llu\n",
 	       s.active, s.pinned, s.adopted, s.n_kernel_rules, s.n_cmdline_rules,
 	       s.n_userspace_only, (unsigned long long)s.blocks, (unsigned long long)s.kills,
-	       s.n_links, (unsigned long long)s.generation, s.cgroup_root);
+	       s.n_links, (unsigned long long)s.generation, s.cgroup_root,
+	       (unsigned long long)s.exec_events, (unsigned long long)s.verdict_latency_avg_us,
+	       (unsigned long long)s.verdict_latency_max_us);
 	for (char *const *l = s.rules; l && *l; l++)
 		printf("rule %s\n", *l);
 	fflush(stdout);
+}
+
+static void spawn_child(void)
+{
+	const char *cmd = getenv("AEGIS_DRIVER_SPAWN");
+	sigset_t none;
+	pid_t pid;
+
+	if (!cmd)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
 }
 
 int main(int argc, char **argv)
@@ -63,6 +88,7 @@ int main(int argc, char **argv)
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGHUP);
 	sigaddset(&ss, SIGUSR1);
+	sigaddset(&ss, SIGUSR2);
 	sigaddset(&ss, SIGTERM);
 	sigaddset(&ss, SIGINT);
 	sigprocmask(SIG_BLOCK, &ss, NULL);
@@ -76,9 +102,22 @@ int main(int argc, char **argv)
 	}
 	printf("ready\n");
 	status(e);
-	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+	for (;;) {
+		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
+				       { .fd = enforce_event_fd(e), .events = POLLIN } };
+
+		if (poll(p, 2, -1) < 0)
+			continue;
+		if (p[1].revents & POLLIN)
+			enforce_process_events(e);
+		if (!(p[0].revents & POLLIN))
+			continue;
+		if (read(fd, &si, sizeof(si)) != sizeof(si))
+			break;
 		if (si.ssi_signo == SIGUSR1)
 			status(e);
+		else if (si.ssi_signo == SIGUSR2)
+			spawn_child();
 		else if (si.ssi_signo == SIGHUP) {
 			nc = NULL;
 			if (load(argv[1], &nc) < 0) {

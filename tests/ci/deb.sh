@@ -103,12 +103,34 @@ done
 systemd-analyze verify /lib/systemd/system/aegis.service 2>"$W/verify.txt" ||
 	{ cat "$W/verify.txt" >&2; fail "systemd-analyze verify"; }
 ok "unit, completions, examples, empty script dir, conffiles, systemd-analyze verify"
+echo "# $(systemd-analyze security --offline=yes /lib/systemd/system/aegis.service 2>/dev/null | tail -n 1)"
 bash -c '. /usr/share/bash-completion/bash_completion
 	_completion_loader aegis
 	COMP_WORDS=(aegis st); COMP_CWORD=1; COMP_LINE="aegis st"; COMP_POINT=8
 	_aegis
 	[ "${COMPREPLY[*]}" = status ]' || fail "bash completion of 'aegis st'"
 ok "bash completes 'aegis st' to 'aegis status'"
+if command -v fish >/dev/null; then
+	[ "$(fish -c 'complete -C "aegis st"' | cut -f1)" = status ] || fail "fish completion of 'aegis st'"
+	ok "fish completes 'aegis st' to 'aegis status' (installed vendor completion)"
+else
+	echo "# fish not installed: fish completion not checked"
+fi
+if command -v zsh >/dev/null; then
+	out=$(timeout 20 zsh -f -c '
+		zmodload zsh/zpty
+		zpty z zsh -f -i
+		zpty -w z "PS1=\"> \"; autoload -Uz compinit; compinit -u; function aegis { :; }"
+		sleep 1; zpty -r -t z junk
+		zpty -w -n z $'"'"'aegis st\t'"'"'
+		sleep 1.5; out=""
+		while zpty -r -t z chunk; do out+=$chunk; done
+		print -r -- "$out"; zpty -d z' 2>&1 | tr -d '\r')
+	grep -q "aegis status" <<<"$out" || fail "zsh completion of 'aegis st'"
+	ok "zsh completes 'aegis st' to 'aegis status' (installed vendor completion)"
+else
+	echo "# zsh not installed: zsh completion not checked"
+fi
 
 # 6. purge leaves nothing
 DEBIAN_FRONTEND=noninteractive apt-get purge -y aegis >"$W/purge.log" 2>&1 ||
@@ -120,3 +142,27 @@ for f in /usr/sbin/aegis /etc/aegis.toml /etc/aegis.d /etc/aegis /lib/systemd/sy
 	[ ! -e "$f" ] || fail "$f left after purge"
 done
 ok "purged: binary, configuration, unit, man pages, docs gone"
+
+# 7. the Ansible example installs the same .deb and deploys a validated drop-in
+command -v ansible-playbook >/dev/null || fail "ansible-playbook is not installed (apt-get install ansible-core)"
+mkdir -m 0700 "$W/ansible-tmp"
+play() {
+	ANSIBLE_REMOTE_TEMP="$W/ansible-tmp" ANSIBLE_LOCAL_TEMP="$W/ansible-tmp" ANSIBLE_NOCOLOR=1 \
+		AEGIS_CONTROL_SOCKET="$W/none.sock" \
+		ansible-playbook -i localhost, "$SRC/scripts/ansible/playbook.yml" "$@"
+}
+installed=1
+play -e aegis_deb="$deb" >"$W/play.log" 2>&1 || { tail -n 30 "$W/play.log" >&2; fail "playbook (install + drop-in) failed"; }
+dpkg-query -W -f='${Status}' aegis | grep -q "install ok installed" || fail "the role did not install the package"
+grep -q '^exe = "telegraf"' /etc/aegis.d/50-telegraf.toml || fail "the role did not deploy 50-telegraf.toml"
+/usr/sbin/aegis check-config -q || fail "the deployed drop-in does not validate"
+grep -q "RUNNING HANDLER \[aegis : Reload aegis through its control socket\]" "$W/play.log" ||
+	fail "no reload handler after a changed drop-in"
+ok "ansible-playbook scripts/ansible/playbook.yml -e aegis_deb=...: package installed, 50-telegraf.toml deployed, reload handler ran"
+play -e aegis_deb="$deb" -e '{"aegis_dropins": [], "aegis_dropins_absent": ["50-telegraf.toml"]}' \
+	>"$W/play2.log" 2>&1 || { tail -n 30 "$W/play2.log" >&2; fail "playbook (remove drop-in) failed"; }
+[ ! -e /etc/aegis.d/50-telegraf.toml ] || fail "aegis_dropins_absent did not remove the drop-in"
+DEBIAN_FRONTEND=noninteractive apt-get purge -y aegis >"$W/purge2.log" 2>&1 || fail "second purge failed"
+installed=0
+[ ! -e /etc/aegis.d ] && [ ! -e /usr/sbin/aegis ] || fail "files left after the second purge"
+ok "the role removes drop-ins (aegis_dropins_absent); purged again, nothing left"

@@ -136,6 +136,9 @@ n_attached() {
 
 # enf_start [extra args]: the daemon (or the driver), enforcement attached.
 enf_start() {
+	# a restart must not see the previous run's "ready"
+	: >"$T/aegis.out"
+	: >"$T/aegis.err"
 	if [ -n "$ENF_DRIVER" ]; then
 		"$ENF_DRIVER" "$T/etc/aegis.toml" >"$T/aegis.out" 2>"$T/aegis.err" &
 		AEGIS_PID=$!
@@ -148,8 +151,14 @@ enf_start() {
 	[ "$(n_attached)" -ge 1 ] || fail "no enforcement program attached to $CGROOT"
 }
 
+# Reloads handled so far: the driver says "reloaded"/"reload failed"; the
+# daemon logs "Enforcement policy N applied" (enforce.c) or "Reload of ... failed".
 _n_reloads() {
-	grep -c -E '^(reloaded|reload failed|apply failed)' "$T/aegis.out" || true
+	if [ -n "$ENF_DRIVER" ]; then
+		grep -c -E '^(reloaded|reload failed|apply failed)' "$T/aegis.out" || true
+	else
+		enf_log | grep -c -E 'Enforcement policy [0-9]+ applied|Reload of .* failed' || true
+	fi
 }
 _reloaded_since() {
 	[ "$(_n_reloads)" -gt "$1" ]
@@ -158,13 +167,14 @@ _reloaded_since() {
 # enf_reload: SIGHUP, then wait until the daemon handled it.
 enf_reload() {
 	local before
-	if [ -n "$ENF_DRIVER" ]; then
-		before=$(_n_reloads)
-		kill -HUP "$AEGIS_PID"
-		wait_for 10 _reloaded_since "$before" || fail "reload not handled"
-	else
-		"$AEGIS_BIN" reload >"$T/reload.out" 2>&1 || true
-	fi
+	before=$(_n_reloads)
+	kill -HUP "$AEGIS_PID"
+	wait_for 10 _reloaded_since "$before" || fail "reload not handled: $(enf_log | tail -3)"
+}
+
+# enf_status_field JQ: a field of the daemon's enforcement status (aegis status --json).
+enf_status_field() {
+	"$AEGIS_BIN" status --json 2>/dev/null | jq -r ".enforcement$1"
 }
 
 # enf_log: what the daemon said (stderr + journal messages).

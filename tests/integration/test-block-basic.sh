@@ -80,6 +80,16 @@ sleep 0.3
 [ "$(server_count udp 4 24101)" = 1 ] || fail "udp4 24101 saw $(server_count udp 4 24101), expected 1"
 ok "server saw no SYN or datagram from blocked clients"
 
+# the daemon records every block: result EPERM, action block (same path as
+# every record: log/notify/script; detent never affects the block itself)
+if [ -z "$ENF_DRIVER" ]; then
+	sel='.dpt == 24102 and .result == "EPERM" and (.exe | endswith("/blockme-py"))'
+	wait_records 7 "$sel" 10 || fail "expected 7 records of blocked connects, got $(count_records "$sel")"
+	wait_records 1 "$sel and ((.actions // \"\") | test(\"block\"))" 10 ||
+		fail "the record of a blocked connect does not carry action block: $(records "$sel" | head -1)"
+	ok "blocked connects are recorded with result EPERM and action block"
+fi
+
 # multi-attach: exactly one set of our programs, and nothing else displaced
 [ "$(n_attached)" = 1 ] || fail "$(n_attached) enf_connect4 programs attached"
 

@@ -60,13 +60,14 @@ expect OK blockme-py tcp 4 127.0.0.1 24301
 ok "persist mode: enforcement survives kill -9"
 
 # restart: adopts, does not attach a second time
-: >"$T/aegis.out"
-: >"$T/aegis.err"
 enf_start
 [ "$(n_attached)" = 1 ] || fail "restarted daemon: $(n_attached) enf_connect4 programs attached (expected 1)"
 enf_log | grep -q "Enforcement adopted" || fail "restarted daemon did not report adopted links: $(enf_log | tail -5)"
 if [ -n "$ENF_DRIVER" ]; then
 	grep -q "adopted=1" "$T/aegis.out" || fail "status does not say adopted"
+else
+	[ "$(enf_status_field .adopted)" = true ] || fail "aegis status does not say adopted"
+	[ "$(enf_status_field .pinned)" = true ] || fail "aegis status does not say pinned"
 fi
 expect EPERM blockme-py tcp 4 127.0.0.1 24302
 expect OK blockme-py tcp 4 127.0.0.1 24301

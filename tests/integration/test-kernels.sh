@@ -15,7 +15,10 @@ RUNK=${AEGIS_RUN_IN_KERNEL:-$AEGIS_SRCDIR/../shared/kernels/run-in-kernel.sh}
 BASELINE="exec=tracepoint exit=tracepoint connect=tracepoint accept=tracepoint listen=tracepoint udp-send=tracepoint"
 BEST="exec=tp_btf exit=tp_btf connect=fentry accept=fentry listen=fentry udp-send=fentry"
 
-# Host: what the kernel allows decides the expectation.
+# Host: what the kernel allows decides the expectation (lockdown refuses fentry).
+# We run in a private mount namespace (lib.sh): mounting securityfs stays here.
+[ -e /sys/kernel/security/lockdown ] ||
+	mount -t securityfs securityfs /sys/kernel/security 2>/dev/null || true
 lockdown=$(cat /sys/kernel/security/lockdown 2>/dev/null || echo "[none]")
 host_expect="exec=tp_btf exit=tp_btf"
 case "$lockdown" in

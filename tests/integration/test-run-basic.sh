@@ -52,6 +52,10 @@ sleep 0.3
 [ "$(count_records "$in")" = 1 ] || fail "repeat accept not folded: $(records "$in")"
 ok "repeats folded by in-kernel dedup"
 
+# Programs the daemon holds (prog_id in its fds' fdinfo), to check detach below.
+ids=$(cat /proc/"$AEGIS_PID"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -u)
+[ -n "$ids" ] || fail "no BPF programs owned by the daemon"
+
 stop_aegis || fail "aegis exited with status $?"
 grep -q "aegis counters: events=[0-9]* drops=0 " "$T/aegis.err" ||
 	fail "no counters line with drops=0: $(grep counters "$T/aegis.err")"
@@ -59,8 +63,8 @@ dedup=$(grep -o 'aegis counters:.* dedup=[0-9]*' "$T/aegis.err" | grep -o '[0-9]
 [ "$dedup" -ge 2 ] || fail "dedup counter $dedup < 2"
 ok "clean exit: $(grep -o 'aegis counters:.*' "$T/aegis.err")"
 
-# Nothing of ours stays attached.
-if bpftool prog show 2>/dev/null | grep -q "pid $AEGIS_PID\b"; then
-	fail "BPF programs still loaded by pid $AEGIS_PID"
-fi
-ok "detached"
+# Nothing of ours stays loaded.
+for id in $ids; do
+	bpftool prog show id "$id" >/dev/null 2>&1 && fail "BPF program $id still loaded after exit"
+done
+ok "detached: $(wc -w <<<"$ids") programs gone"

@@ -226,6 +226,7 @@ TEST(events_backlog_and_follow)
 	}
 	ASSERT_EQ(control_client_read_line(&c2, 1000, &line, &len), 1);
 	ASSERT_STREQ(line, "{\"notice\":\"end\"}");
+	ASSERT_EQ(len, strlen(line)); /* no stray bytes */
 	pump(&f);
 	ASSERT_EQ(control_client_read_line(&c2, 1000, &line, &len), 0);
 

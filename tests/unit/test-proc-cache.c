@@ -554,4 +554,30 @@ TEST(many_entries)
 	proc_cache_free(c);
 }
 
+/* Lost exit records must not grow the cache forever: past the cap, /proc decides. */
+TEST(cap_drops_dead_entries)
+{
+	struct proc_cache *c = NULL;
+	struct aegis_rec_exec *e = exec_rec(1, SEC_NS, "/usr/bin/x", "x\0", 2, 0);
+	struct aegis_task self = task_of(getpid(), "self");
+	uint32_t i;
+
+	ASSERT_OK(proc_cache_new(&c));
+	ASSERT_NOT_NULL(proc_cache_get(c, &self)); /* a live entry, from /proc */
+	for (i = 0; proc_cache_size(c) < PROC_CACHE_MAX_ENTRIES; i++) {
+		e->task.pid = 200000000 + i; /* above any pid_max: never alive */
+		ASSERT_OK(proc_cache_exec(c, e));
+	}
+	e->task.pid = 200000000 + i;
+	ASSERT_OK(proc_cache_exec(c, e)); /* this one triggers the check */
+	ASSERT_EQ(proc_cache_size(c),
+		  PROC_CACHE_MAX_ENTRIES + 1); /* dead ones wait out the grace */
+	proc_cache_sweep(c, e->ts + PROC_CACHE_EXIT_GRACE_NS);
+	/* left: ourselves (alive) and the newest entry */
+	ASSERT_EQ(proc_cache_size(c), 2);
+	ASSERT_EQ(proc_cache_get(c, &self)->pid, getpid());
+	free(e);
+	proc_cache_free(c);
+}
+
 TAP_MAIN()

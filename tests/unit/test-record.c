@@ -128,13 +128,14 @@ TEST(json_listen_v6_with_decision)
 
 	strbuf_init(&b);
 	ASSERT_OK(record_to_json(&r, &b));
-	ASSERT_STREQ(b.s, "{\"time\":\"2026-11-21T20:01:57.123456Z\",\"pid\":7,\"ppid\":0,"
-			  "\"uid\":0,\"user\":\"\",\"comm\":\"nginx\",\"exe\":\"\","
-			  "\"cmdline\":\"\",\"cmdline_truncated\":false,\"unit\":\"\",\"cgroup\":\"\","
-			  "\"direction\":\"listen\",\"proto\":\"tcp\",\"src\":\"\",\"spt\":null,"
-			  "\"dst\":\"::\",\"dpt\":443,\"result\":\"\",\"outcome\":\"violation\","
-			  "\"rule\":\"exe=nginx\",\"actions\":\"log,notify,kill\",\"suppressed\":3,"
-			  "\"reason\":\"port 443 not in ports\"}");
+	ASSERT_STREQ(b.s,
+		     "{\"time\":\"2026-11-21T20:01:57.123456Z\",\"pid\":7,\"ppid\":0,"
+		     "\"uid\":0,\"user\":\"\",\"comm\":\"nginx\",\"exe\":\"\","
+		     "\"cmdline\":\"\",\"cmdline_truncated\":false,\"unit\":\"\",\"cgroup\":\"\","
+		     "\"direction\":\"listen\",\"proto\":\"tcp\",\"src\":\"\",\"spt\":null,"
+		     "\"dst\":\"::\",\"dpt\":443,\"result\":\"\",\"outcome\":\"violation\","
+		     "\"rule\":\"exe=nginx\",\"actions\":\"log,notify,kill\",\"suppressed\":3,"
+		     "\"reason\":\"port 443 not in ports\"}");
 	strbuf_done(&b);
 }
 
@@ -150,8 +151,9 @@ TEST(json_hostile_proc_strings)
 	r.proc = &p;
 	strbuf_init(&b);
 	ASSERT_OK(record_to_json(&r, &b));
-	ASSERT_NOT_NULL(strstr(b.s, "\"cmdline\":\"sh -c \\\"$(id)\\\" `x` \\\\ \\n\\u0001\\\\xff\","
-				    "\"cmdline_truncated\":true,"));
+	ASSERT_NOT_NULL(strstr(b.s,
+			       "\"cmdline\":\"sh -c \\\"$(id)\\\" `x` \\\\ \\n\\u0001\\\\xff\","
+			       "\"cmdline_truncated\":true,"));
 	ASSERT_NOT_NULL(strstr(b.s, "\"exe\":\"/tmp/a b/\\\\xc3( (deleted)\""));
 	strbuf_done(&b);
 }
@@ -241,9 +243,10 @@ TEST(human_line)
 
 	strbuf_init(&b);
 	ASSERT_OK(record_to_line(&r, &b));
-	ASSERT_STREQ(b.s, "2026-11-21T20:01:57.123456Z out tcp 127.0.0.1:40312 -> 10.1.2.3:8080 "
-			  "pid=4242 user=root exe=/usr/bin/curl cmdline=\"curl -s \\\"http://x/\\\"\" "
-			  "unit=foo.service result=EINPROGRESS");
+	ASSERT_STREQ(b.s,
+		     "2026-11-21T20:01:57.123456Z out tcp 127.0.0.1:40312 -> 10.1.2.3:8080 "
+		     "pid=4242 user=root exe=/usr/bin/curl cmdline=\"curl -s \\\"http://x/\\\"\" "
+		     "unit=foo.service result=EINPROGRESS");
 
 	p.cmdline = (char *)"evil\nline\x1b[2J\xff";
 	p.cmdline_truncated = true;

@@ -192,6 +192,16 @@ TEST(error_positions)
 	ASSERT_ERR(parse_rc("\"é\" = 1 2\n"));
 	ASSERT_EQ(err.col, 10);
 
+	/* errors reported at the start of a construct that spans lines */
+	ASSERT_ERR(parse_rc("x = 1\na = [\n  1,\n  2,\n"));
+	ASSERT_EQ(err.line, 2);
+	ASSERT_EQ(err.col, 5);
+	ASSERT_STREQ(err.msg, "unterminated array");
+	ASSERT_ERR(parse_rc("s = '''\n\n\n"));
+	ASSERT_EQ(err.line, 1);
+	ASSERT_EQ(err.col, 5);
+	ASSERT_STREQ(err.msg, "unterminated string");
+
 	ASSERT_ERR(parse_rc("a = 1\n\xC0\xAF = 1\n"));
 	ASSERT_EQ(err.line, 2);
 	ASSERT_EQ(err.col, 1);
