@@ -187,6 +187,19 @@ static __always_inline int current_fd_inet_sock(int fd, struct inet_sock_ref *re
 }
 
 /*
+ * The local port. inet_sport, not skc_num: when a connection is reset before
+ * we look (a refused connect, a peer that already sent RST before accept()
+ * returned), inet_put_port() has zeroed skc_num but inet_sport stays.
+ */
+static __always_inline __u16 sock_local_port(struct sock *sk)
+{
+	struct inet_sock *inet = (struct inet_sock *)sk;
+	__u16 port = bpf_ntohs(BPF_CORE_READ(inet, inet_sport));
+
+	return port ? port : BPF_CORE_READ(sk, __sk_common.skc_num);
+}
+
+/*
  * Local and remote endpoints of sk (of the given skc_family). A v6 socket talking to a v4(-mapped)
  * peer is reported as AF_INET on both sides.
  */
@@ -195,7 +208,7 @@ static __always_inline void sock_endpoints(struct sock *sk, __u16 family, struct
 {
 	__builtin_memset(local, 0, sizeof(*local));
 	__builtin_memset(remote, 0, sizeof(*remote));
-	local->port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	local->port = sock_local_port(sk);
 	remote->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
 	if (family == AF_INET6) {
 		BPF_CORE_READ_INTO(&local->addr, sk, __sk_common.skc_v6_rcv_saddr);

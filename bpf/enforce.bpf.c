@@ -284,13 +284,11 @@ static __always_inline bool id_exists(void *ids, struct scratch *sc, __u32 kind)
 }
 
 /* Highest-rank ids entry for this task; AEGIS_ENF_NO_RULE if none. */
-static __always_inline __u32 find_rule(struct set *s, struct scratch *sc, bool have_exe)
+static __always_inline __u32 find_rule(struct set *s, struct scratch *sc)
 {
 	__u32 best = AEGIS_ENF_NO_RULE, best_rank = 0;
 
 	for (__u32 kind = 0; kind < 3; kind++) {
-		if (kind != AEGIS_ENF_ID_NONE && !have_exe)
-			continue;
 		for (__u32 au = 0; au < 2; au++) {
 			for (__u32 lvl = 0; lvl <= AEGIS_ENF_CG_LEVELS; lvl++) {
 				struct aegis_enf_id_val *v;
@@ -408,8 +406,7 @@ static __always_inline bool rule_allows(struct set *s, const struct aegis_enf_ru
 	return false;
 }
 
-static __always_inline bool whitelisted(struct set *s, struct scratch *sc, bool have_exe,
-					const struct dst *d)
+static __always_inline bool whitelisted(struct set *s, struct scratch *sc, const struct dst *d)
 {
 	__u32 f = s->hdr->flags;
 
@@ -417,9 +414,8 @@ static __always_inline bool whitelisted(struct set *s, struct scratch *sc, bool 
 		return true;
 	if ((f & AEGIS_ENF_H_WL_CIDRS) && cidr_lookup(s, AEGIS_ENF_SET_WL, d))
 		return true;
-	if ((f & AEGIS_ENF_H_WL_PROGS) && have_exe &&
-	    (id_exists(s->ids, sc, AEGIS_ENF_ID_WL_EXE) ||
-	     id_exists(s->ids, sc, AEGIS_ENF_ID_WL_PATH)))
+	if ((f & AEGIS_ENF_H_WL_PROGS) && (id_exists(s->ids, sc, AEGIS_ENF_ID_WL_EXE) ||
+					   id_exists(s->ids, sc, AEGIS_ENF_ID_WL_PATH)))
 		return true;
 	return false;
 }
@@ -432,7 +428,6 @@ static __always_inline __u32 decide(const struct dst *d)
 	struct aegis_enf_rule *r;
 	struct scratch *sc;
 	struct set s;
-	bool have_exe;
 	__u64 *pend;
 
 	if (tgid <= 1 || bpf_map_lookup_elem(&enf_exempt, &tgid))
@@ -442,9 +437,11 @@ static __always_inline __u32 decide(const struct dst *d)
 	sc = bpf_map_lookup_elem(&enf_scratch, &zero);
 	if (!sc)
 		return 0;
-	have_exe = read_exe(sc) == 0;
+	/* no mm->exe_file: a kernel thread (NFS, iSCSI, ...) connecting: never ours to block */
+	if (read_exe(sc) < 0)
+		return 0;
 	sc->uid = (__u32)bpf_get_current_uid_gid();
-	if (whitelisted(&s, sc, have_exe, d))
+	if (whitelisted(&s, sc, d))
 		return 0;
 
 	pv = bpf_map_lookup_elem(s.procv, &tgid);
@@ -457,7 +454,7 @@ static __always_inline __u32 decide(const struct dst *d)
 		rid = AEGIS_ENF_NO_RULE;
 	}
 	if (rid == AEGIS_ENF_NO_RULE)
-		rid = find_rule(&s, sc, have_exe);
+		rid = find_rule(&s, sc);
 	if (rid == AEGIS_ENF_NO_RULE) {
 		verdict = 0;
 		if (s.hdr->flags & AEGIS_ENF_H_UNCONF_BLOCK)

@@ -554,7 +554,7 @@ static __always_inline int accepted(struct sock *sk, __u16 family)
 	struct conn c = {};
 
 	key.family = family;
-	key.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	key.port = sock_local_port(sk);
 	if (family == AF_INET6) {
 		BPF_CORE_READ_INTO(&key.addr, sk, __sk_common.skc_v6_daddr);
 		endpoint_unmap(&key);

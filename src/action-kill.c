@@ -33,12 +33,14 @@ static int sys_pidfd_send_signal(int pidfd, int sig)
 	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
-int proc_start_ticks(pid_t pid, uint64_t *ret)
+int proc_stat_read(pid_t pid, uint64_t *ret_start_ticks, pid_t *ret_session)
 {
 	char path[64], buf[1024];
 	_cleanup_close_ int fd = -EBADF;
+	unsigned long long start;
 	const char *p;
 	ssize_t n;
+	int session;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -52,15 +54,16 @@ int proc_start_ticks(pid_t pid, uint64_t *ret)
 	p = strrchr(buf, ')');
 	if (!p)
 		return -EINVAL;
-	p++;
-	/* After comm: field 3 (state) ... field 22 (starttime) is the 20th token. */
-	for (int field = 3; field < 22; field++) {
-		p = strchr(p + 1, ' ');
-		if (!p)
-			return -EINVAL;
-	}
-	if (sscanf(p, " %" SCNu64, ret) != 1)
+	/* fields 3 state, 4 ppid, 5 pgrp, 6 session, ... 22 starttime */
+	if (sscanf(p + 1,
+		   " %*c %*d %*d %d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+		   "%*d %llu",
+		   &session, &start) != 2)
 		return -EINVAL;
+	if (ret_start_ticks)
+		*ret_start_ticks = start;
+	if (ret_session)
+		*ret_session = session;
 	return 0;
 }
 
@@ -98,8 +101,8 @@ static void log_kill(struct actions *a, const struct record *r, bool killed, con
 		strbuf_printf(&b, " (%s)", why);
 	if (skipped)
 		strbuf_printf(&b, " [%" PRIu64 " similar refusals not logged]", skipped);
-	if (asprintf(&res, "AEGIS_KILL_RESULT=%s%s", killed ? "" : "refused: ",
-		     killed ? why ?: "killed" : why) >= 0)
+	if (asprintf(&res, "AEGIS_KILL_RESULT=%s%s",
+		     killed ? "" : "refused: ", killed ? why ?: "killed" : why) >= 0)
 		extra[0] = res;
 	(void)action_journal_send(killed ? KIND_KILL : KIND_KILL_REFUSED,
 				  killed ? LOG_ALERT : LOG_ERR, b.s ?: "kill", r, NULL, extra);
@@ -132,6 +135,7 @@ int action_kill(struct actions *a, const struct record *r)
 	const struct proc_info *p = r->proc;
 	_cleanup_close_ int pidfd = -EBADF;
 	uint64_t ticks;
+	pid_t session;
 	long hz = sysconf(_SC_CLK_TCK);
 	int k;
 
@@ -146,15 +150,19 @@ int action_kill(struct actions *a, const struct record *r)
 	pidfd = sys_pidfd_open(p->pid, 0);
 	if (pidfd < 0)
 		return errno == ESRCH ? gone(a, r) : refuse(a, r, -errno, "pidfd_open failed");
-	k = proc_start_ticks(p->pid, &ticks);
+	k = proc_stat_read(p->pid, &ticks, &session);
 	if (k == -ENOENT || k == -ESRCH)
 		return gone(a, r);
 	if (k < 0)
 		return refuse(a, r, k, "cannot read /proc/PID/stat");
 	if (!start_matches(p->start_time, ticks, (uint64_t)hz))
 		return refuse(a, r, -ESRCH, "PID reused by another process");
+	/* Hooks lead their own session: this also covers what they started (curl...). */
+	if (actions_is_own_child(a, session))
+		return refuse(a, r, -EPERM, "never a process of an aegis hook script");
 	if (sys_pidfd_send_signal(pidfd, SIGKILL) < 0)
-		return errno == ESRCH ? gone(a, r) : refuse(a, r, -errno, "pidfd_send_signal failed");
+		return errno == ESRCH ? gone(a, r) :
+					refuse(a, r, -errno, "pidfd_send_signal failed");
 	a->stats.kills++;
 	log_kill(a, r, true, NULL);
 	return 0;

@@ -151,7 +151,8 @@ int action_journal_send(enum record_kind kind, int priority, const char *message
 
 	if (r && action_env_build(r, NULL, &fields) < 0)
 		fields = NULL;
-	if (asprintf(&msg, "MESSAGE=%s", message) < 0 || asprintf(&prio, "PRIORITY=%d", priority) < 0 ||
+	if (asprintf(&msg, "MESSAGE=%s", message) < 0 ||
+	    asprintf(&prio, "PRIORITY=%d", priority) < 0 ||
 	    asprintf(&id, "MESSAGE_ID=%s", kinds[kind].id) < 0 ||
 	    asprintf(&k, "AEGIS_KIND=%s", kinds[kind].name) < 0) {
 		stderr_fallback(message, json);
@@ -165,7 +166,7 @@ int action_journal_send(enum record_kind kind, int priority, const char *message
 	/* fields[0..1] are PATH and LANG, only meant for hook scripts. */
 	for (size_t i = 2; fields && i < strv_length(fields) && !ret; i++)
 		ret = iov_push(&iov, &n, &cap, fields[i]);
-	STRV_FOREACH (e, (char **)extra)
+	STRV_FOREACH(e, (char **)extra)
 		ret = ret ?: iov_push(&iov, &n, &cap, *e);
 	/* sd_journal_sendv() reports success when journald is absent: look first. */
 	if (!ret && access(JOURNAL_SOCKET, W_OK) < 0)

@@ -151,8 +151,8 @@ static bool job_failed_for_good(struct notifier *n, struct notify_job *j, const 
 	if (j->attempt <= j->retries) {
 		uint64_t delay = j->backoff_ms << MIN(j->attempt - 1, 20u);
 
-		log_debug("Webhook POST to %s failed (%s), retry %u in %" PRIu64 " ms.", j->url, why,
-			  j->attempt, delay);
+		log_debug("Webhook POST to %s failed (%s), retry %u in %" PRIu64 " ms.", j->url,
+			  why, j->attempt, delay);
 		j->due = now_usec(CLOCK_MONOTONIC) + delay * 1000;
 		j->next = n->backoff;
 		n->backoff = j;
@@ -456,7 +456,7 @@ int notifier_submit(struct notifier *n, const struct record *r, const char *json
 	k = build_payload(r, json, &body);
 	if (k < 0)
 		return k;
-	STRV_FOREACH (u, n->a->config->notify.webhooks) {
+	STRV_FOREACH(u, n->a->config->notify.webhooks) {
 		k = submit_one(n, *u, body);
 		ret = ret ?: MIN(k, 0);
 	}

@@ -169,7 +169,8 @@ static void log_exit(struct script_job *j, const siginfo_t *si)
 		snprintf(status, sizeof(status), "exited %d", si->si_status);
 		failed = si->si_status != 0;
 	} else
-		snprintf(status, sizeof(status), "killed SIG%s", sigabbrev_np(si->si_status) ?: "?");
+		snprintf(status, sizeof(status), "killed SIG%s",
+			 sigabbrev_np(si->si_status) ?: "?");
 	if (asprintf(&msg, "Hook script %s (pid %d) %s after %.3fs%s", name, (int)j->pid, status,
 		     secs, j->timed_out ? " (timed out)" : "") < 0)
 		return;
@@ -216,7 +217,8 @@ static int on_timeout(struct event_source *src, uint64_t now, void *userdata)
 	if (!j->term_sent) {
 		j->timed_out = j->term_sent = true;
 		j->runner->a->stats.scripts_timed_out++;
-		log_warning("Hook script %s (pid %d) timed out after %" PRIu64 " ms, sending SIGTERM.",
+		log_warning("Hook script %s (pid %d) timed out after %" PRIu64
+			    " ms, sending SIGTERM.",
 			    j->path, (int)j->pid, j->timeout_usec / 1000);
 		(void)event_source_set_time(src, now + SCRIPT_KILL_GRACE_USEC);
 	} else {
@@ -303,7 +305,9 @@ static int job_spawn(struct script_runner *s, struct script_job *j)
 	out = output_fd(j->path);
 	if (out < 0)
 		return out;
-	c = (struct spawn_ctx){ .path = j->path, .argv = argv, .envp = j->env->envp, .in = in, .out = out };
+	c = (struct spawn_ctx){
+		.path = j->path, .argv = argv, .envp = j->env->envp, .in = in, .out = out
+	};
 	pid = syscall(SYS_clone3, &args, sizeof(args));
 	if (pid < 0)
 		return -errno;
@@ -352,8 +356,7 @@ static void runner_dispatch(struct script_runner *s)
 	}
 }
 
-static void refuse_log(struct script_runner *s, const char *what, const char *path,
-		       const char *why)
+static void refuse_log(struct script_runner *s, const char *what, const char *path, const char *why)
 {
 	uint64_t skipped;
 
@@ -397,8 +400,12 @@ static int enqueue(struct script_runner *s, const char *path, struct script_env 
 		free(j);
 		return -ENOMEM;
 	}
-	*j = (struct script_job){ .runner = s, .path = j->path, .env = env, .pidfd = -EBADF,
-				  .timeout_usec = (c ? c->global.script_timeout : 10000) * 1000ULL };
+	*j = (struct script_job){ .runner = s,
+				  .path = j->path,
+				  .env = env,
+				  .pidfd = -EBADF,
+				  .timeout_usec =
+					  (c ? c->global.script_timeout : 10000) * 1000ULL };
 	env->ref++;
 	if (s->queue_tail)
 		s->queue_tail->next = j;
@@ -493,12 +500,12 @@ int script_runner_submit(struct script_runner *s, const struct record *r, const 
 		return k < 0 ? k : -ENOMEM;
 	}
 	if (app && app->scripts) {
-		STRV_FOREACH (p, app->scripts) {
+		STRV_FOREACH(p, app->scripts) {
 			k = check_and_enqueue(s, *p, env);
 			ret = ret ?: MIN(k, 0);
 		}
 	} else if (c) {
-		STRV_FOREACH (d, c->global.script_dirs) {
+		STRV_FOREACH(d, c->global.script_dirs) {
 			k = enqueue_dir(s, *d, env);
 			ret = ret ?: MIN(k, 0);
 		}

@@ -80,5 +80,5 @@ bool script_runner_owns(const struct script_runner *s, pid_t pid);
 
 /* action-kill.c */
 int action_kill(struct actions *a, const struct record *r);
-/* Start time of pid from /proc/PID/stat (field 22), in clock ticks since boot. */
-int proc_start_ticks(pid_t pid, uint64_t *ret);
+/* From /proc/PID/stat: start time (field 22, clock ticks since boot) and session id. */
+int proc_stat_read(pid_t pid, uint64_t *ret_start_ticks, pid_t *ret_session);

@@ -23,6 +23,7 @@
 #include "event-loop.h"
 #include "log.h"
 #include "macro.h"
+#include "parse-util.h"
 #include "policy-compile.h"
 #include "policy.h"
 #include "proc-cache.h"
@@ -56,6 +57,7 @@ struct enforce {
 	char *cgroup_root;
 	int cgroup_fd;
 	bool persist, pinned, adopted;
+	bool attached; /* links exist: attached when the first policy that blocks arrives */
 	uint32_t gen; /* active slot */
 	uint64_t seq;
 	int procv_fd; /* the active set's procv inner map */
@@ -282,6 +284,12 @@ static bool have_pins(void)
 	return pin_path(path, sizeof(path), link_names[L_CONNECT4]) == 0 && access(path, F_OK) == 0;
 }
 
+/* Anything pinned at all (links, or only maps of a run that never attached)? */
+static bool have_pin_dir(void)
+{
+	return access(AEGIS_BPFFS_DIR, F_OK) == 0;
+}
+
 static int set_map_pins(struct enforce *e)
 {
 	struct bpf_map *m;
@@ -388,6 +396,7 @@ static int attach(struct enforce *e)
 	}
 	e->adopted = adopted == L_CGROUP_MAX;
 	e->pinned = e->persist;
+	e->attached = true;
 	return 0;
 }
 
@@ -419,34 +428,63 @@ int enforce_exempt_self(struct enforce *e, pid_t pid)
 	return update_exempt(e, pid);
 }
 
+/* Deletes the keys of fd that are not in keep[0..n) (key_size bytes each). */
+static int map_prune(int fd, size_t key_size, const void *keep, size_t n)
+{
+	_cleanup_free_ uint8_t *k = calloc(1, key_size), *next = calloc(1, key_size);
+	bool first = true;
+
+	if (!k || !next)
+		return -ENOMEM;
+	while (bpf_map_get_next_key(fd, first ? NULL : k, next) == 0) {
+		bool found = false;
+
+		for (size_t i = 0; i < n && !found; i++)
+			found = memcmp((const uint8_t *)keep + i * key_size, next, key_size) == 0;
+		if (!found && bpf_map_delete_elem(fd, next) == 0)
+			continue; /* deleted: the cursor restarts at k (or the start) */
+		memcpy(k, next, key_size);
+		first = false;
+	}
+	return 0;
+}
+
 int enforce_update_local_addrs(struct enforce *e)
 {
 	int fd4 = bpf_map__fd(e->skel->maps.enf_local4);
 	int fd6 = bpf_map__fd(e->skel->maps.enf_local6);
+	_cleanup_free_ uint8_t *v4 = NULL, *v6 = NULL;
+	size_t n4 = 0, n6 = 0, cap = 0;
 	struct ifaddrs *ifa, *i;
 	__u32 one = 1;
-	int r;
+	int r = 0;
 
 	if (getifaddrs(&ifa) < 0)
 		return -errno;
-	/* a short gap where a removed address is not yet gone is harmless; an added one
-	 * must never be missing, so clear first, then add */
-	r = map_clear(fd4, 4);
-	if (r >= 0)
-		r = map_clear(fd6, 16);
+	for (i = ifa; i; i = i->ifa_next)
+		cap++;
+	v4 = calloc(cap + 1, 4);
+	v6 = calloc(cap + 1, 16);
+	if (!v4 || !v6)
+		r = -ENOMEM;
+	/* add first, then remove what is gone: an address of this host is never
+	 * missing from the map, even for a moment */
 	for (i = ifa; i && r >= 0; i = i->ifa_next) {
 		if (!i->ifa_addr)
 			continue;
-		if (i->ifa_addr->sa_family == AF_INET)
-			r = RET_NERRNO(bpf_map_update_elem(
-				fd4, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, &one,
-				BPF_ANY));
-		else if (i->ifa_addr->sa_family == AF_INET6)
-			r = RET_NERRNO(bpf_map_update_elem(
-				fd6, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, &one,
-				BPF_ANY));
+		if (i->ifa_addr->sa_family == AF_INET) {
+			memcpy(v4 + 4 * n4, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, 4);
+			r = RET_NERRNO(bpf_map_update_elem(fd4, v4 + 4 * n4++, &one, BPF_ANY));
+		} else if (i->ifa_addr->sa_family == AF_INET6) {
+			memcpy(v6 + 16 * n6, &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr, 16);
+			r = RET_NERRNO(bpf_map_update_elem(fd6, v6 + 16 * n6++, &one, BPF_ANY));
+		}
 	}
 	freeifaddrs(ifa);
+	if (r >= 0)
+		r = map_prune(fd4, 4, v4, n4);
+	if (r >= 0)
+		r = map_prune(fd6, 16, v6, n6);
 	return r < 0 ? r : 0;
 }
 
@@ -613,42 +651,6 @@ static uid_t proc_uid(pid_t pid)
 	return uid;
 }
 
-/* Verdicts for processes that already run (started before aegis, or before a reload). */
-static void scan_procs(struct enforce *e, int procv_fd)
-{
-	_cleanup_(closedir_p) DIR *d = opendir("/proc");
-	struct dirent *de;
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		char path[64], exe[PATH_MAX], cl[AEGIS_ARGV_MAX + 1];
-		size_t n;
-		ssize_t el;
-		pid_t pid = atoi(de->d_name);
-
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
-		el = readlink(path, exe, sizeof(exe) - 1);
-		if (el <= 0)
-			continue; /* kernel thread or gone */
-		exe[el] = 0;
-		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-		if (read_small(path, cl, sizeof(cl), &n) < 0)
-			continue;
-		while (n > 0 && cl[n - 1] == 0)
-			n--;
-		for (size_t i = 0; i < n; i++)
-			if (cl[i] == 0)
-				cl[i] = ' ';
-		cl[n] = 0;
-		(void)verdict_write(e, procv_fd, pid, exe, cl, proc_uid(pid));
-	}
-}
-
-/* ---- the exec feed of enf_events */
-
 static int read_proc_exec(pid_t pid, char *exe, size_t exe_size, char *cl, size_t cl_size)
 {
 	char path[64];
@@ -671,6 +673,29 @@ static int read_proc_exec(pid_t pid, char *exe, size_t exe_size, char *cl, size_
 	cl[n] = 0;
 	return 0;
 }
+
+/* Verdicts for processes that already run (started before aegis, or before a reload). */
+static void scan_procs(struct enforce *e, int procv_fd)
+{
+	_cleanup_(closedir_p) DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char exe[PATH_MAX], cl[AEGIS_ARGV_MAX + 1];
+		uint32_t u;
+
+		if (safe_atou32(de->d_name, &u) < 0 || u == 0 || u > INT32_MAX)
+			continue;
+		/* kernel threads (no exe) and processes gone meanwhile are skipped */
+		if (read_proc_exec((pid_t)u, exe, sizeof(exe), cl, sizeof(cl)) < 0)
+			continue;
+		(void)verdict_write(e, procv_fd, (pid_t)u, exe, cl, proc_uid((pid_t)u));
+	}
+}
+
+/* ---- the exec feed of enf_events */
 
 static int on_exec_event(void *ctx, void *data, size_t size)
 {
@@ -851,6 +876,13 @@ static int compile_and_apply(struct enforce *e, const struct config *c)
 	pcompile_plan_free(e->plan);
 	e->plan = plan;
 	e->config = c;
+	/* nothing is attached until some rule blocks: no cost per connect before that */
+	if (!e->attached && (plan->hdr.flags & AEGIS_ENF_H_ACTIVE)) {
+		r = attach(e);
+		if (r < 0)
+			return log_error_errno(r, "Failed to attach enforcement to %s: %m",
+					       e->cgroup_root);
+	}
 	log_info("Enforcement policy %" PRIu64 " applied in %" PRIu64 " ms: %zu ids, %zu rules, "
 		 "%zu port prefixes, %zu+%zu CIDR prefixes",
 		 e->seq, (now_usec(CLOCK_MONOTONIC) - t0) / 1000, plan->n_ids, plan->n_rules,
@@ -921,7 +953,7 @@ static int enforce_start(struct enforce *e, const struct config *c)
 	e->cgroup_fd = open(e->cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (e->cgroup_fd < 0)
 		return log_error_errno(errno, "Failed to open %s: %m", e->cgroup_root);
-	if (!e->persist && have_pins()) {
+	if (!e->persist && have_pin_dir()) {
 		r = enforce_detach_pinned();
 		log_info("enforce_persist is off: removed pinned enforcement (%d links)", r);
 	}
@@ -944,10 +976,14 @@ static int enforce_start(struct enforce *e, const struct config *c)
 	}
 	if (r < 0)
 		return log_error_errno(r, "Failed to load the enforcement programs: %m");
-	r = attach(e);
-	if (r < 0)
-		return log_error_errno(r, "Failed to attach enforcement to %s: %m", e->cgroup_root);
-	if (e->adopted) {
+	if (e->persist && have_pins()) {
+		/* pinned links from an earlier run: adopt them now, whatever the policy */
+		r = attach(e);
+		if (r < 0)
+			return log_error_errno(r, "Failed to adopt pinned enforcement on %s: %m",
+					       e->cgroup_root);
+	}
+	if (e->persist) {
 		r = adopt_state(e);
 		if (r < 0)
 			return log_error_errno(r, "Failed to adopt pinned enforcement maps: %m");
@@ -983,8 +1019,10 @@ int enforce_new(const struct config *c, struct enforce **ret)
 		return r;
 	}
 	log_info("Enforcement %s on %s (%s): %u in-kernel, %u cmdline, %u userspace-only rules",
-		 e->adopted ? "adopted" : "attached", e->cgroup_root,
-		 e->pinned ? "pinned, survives the daemon" : "ends with the daemon",
+		 e->adopted  ? "adopted" :
+		 e->attached ? "attached" :
+			       "idle (no rule blocks)",
+		 e->cgroup_root, e->pinned ? "pinned, survives the daemon" : "ends with the daemon",
 		 e->plan->n_kernel, e->plan->n_cmdline, e->plan->n_userspace);
 	*ret = e;
 	return 0;
@@ -1016,7 +1054,7 @@ void enforce_get_status(const struct enforce *e, struct enforce_status *ret)
 	for (unsigned i = 0; i < _L_MAX; i++)
 		if (e->links[i])
 			ret->n_links++;
-	ret->active = e->plan && (e->plan->hdr.flags & AEGIS_ENF_H_ACTIVE) &&
+	ret->active = e->attached && e->plan && (e->plan->hdr.flags & AEGIS_ENF_H_ACTIVE) &&
 		      ret->n_links >= L_CGROUP_MAX;
 	ret->pinned = e->pinned;
 	ret->adopted = e->adopted;

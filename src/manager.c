@@ -8,7 +8,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -18,8 +20,10 @@
 #include "config.h"
 #include "event-loop.h"
 #include "json.h"
+#include "control.h"
 #include "log.h"
 #include "macro.h"
+#include "manager-control.h"
 #include "manager.h"
 #include "proc-cache.h"
 #include "record.h"
@@ -51,41 +55,121 @@ int manager_new(struct manager **ret)
 /* ---- output ------------------------------------------------------------------------- */
 
 /*
- * Writes pending stdout bytes without blocking the loop for long: pipes and
- * sockets get at most PIPE_BUF per write and only while poll() says there is
- * room; files and terminals take everything at once.
+ * stdout never blocks the loop: a pipe gets what fits (its size minus what is
+ * queued, or PIPE_BUF once poll() says POLLOUT), a socket gets a MSG_DONTWAIT
+ * send, and the rest waits for EPOLLOUT. Regular files and terminals take
+ * everything at once. Without this, a slow reader of a pipe would stall
+ * everything, including the ring buffer.
  */
-static void output_flush(struct manager *m, bool block)
+static void output_setup(struct manager *m)
 {
 	struct stat st;
-	bool chunked;
 
-	if (m->out_off >= m->out.len)
-		goto done;
-	chunked = fstat(STDOUT_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
-	while (m->out_off < m->out.len) {
-		size_t n = m->out.len - m->out_off;
-		struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
-		ssize_t k;
+	m->out_kind = OUTPUT_PLAIN;
+	if (fstat(STDOUT_FILENO, &st) < 0)
+		return;
+	if (S_ISFIFO(st.st_mode))
+		m->out_kind = OUTPUT_FIFO;
+	else if (S_ISSOCK(st.st_mode))
+		m->out_kind = OUTPUT_SOCKET;
+}
 
-		if (chunked) {
-			if (poll(&p, 1, block ? 1000 : 0) <= 0 || !(p.revents & POLLOUT))
-				return;
-			n = MIN(n, (size_t)PIPE_BUF);
+/* Bytes a write to the pipe on stdout takes now without blocking; 0 when full. */
+static size_t fifo_room(size_t want)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+	int size, queued;
+
+	if (poll(&p, 1, 0) <= 0 || !(p.revents & POLLOUT))
+		return 0;
+	/* pipes fill page by page: keep a page of slack */
+	size = fcntl(STDOUT_FILENO, F_GETPIPE_SZ);
+	if (size > 0 && ioctl(STDOUT_FILENO, FIONREAD, &queued) == 0 &&
+	    size - queued - 4096 > PIPE_BUF)
+		return MIN(want, (size_t)(size - queued - 4096));
+	return MIN(want, (size_t)PIPE_BUF);
+}
+
+/* One non-blocking write attempt: bytes written, 0 when it would block, < 0 on error. */
+static ssize_t output_write(struct manager *m, const char *p, size_t n)
+{
+	ssize_t k;
+
+	switch (m->out_kind) {
+	case OUTPUT_SOCKET:
+		k = send(STDOUT_FILENO, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (k < 0 && errno == ENOTSOCK) {
+			m->out_kind = OUTPUT_PLAIN;
+			return output_write(m, p, n);
 		}
-		k = write(STDOUT_FILENO, m->out.s + m->out_off, n);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0) {
+		break;
+	case OUTPUT_FIFO:
+		n = fifo_room(n);
+		if (!n)
+			return 0;
+		k = write(STDOUT_FILENO, p, n);
+		break;
+	default:
+		k = write(STDOUT_FILENO, p, n);
+		break;
+	}
+	if (k < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	return k < 0 ? -errno : k;
+}
+
+static int on_stdout_writable(struct event_source *s, int fd, uint32_t revents, void *userdata);
+
+/* Keeps pending bytes at the front of the buffer, and watches for room while some are left. */
+static void output_pending(struct manager *m)
+{
+	size_t left = m->out.len - m->out_off;
+
+	if (m->out_off >= MANAGER_OUT_MAX / 16 || m->out_off > left) {
+		memmove(m->out.s, m->out.s + m->out_off, left);
+		m->out.len = left;
+		m->out.s[left] = 0;
+		m->out_off = 0;
+	}
+	if (!m->out_source && event_loop_add_io(m->loop, STDOUT_FILENO, EPOLLOUT,
+						on_stdout_writable, m, &m->out_source) < 0)
+		m->out_source = NULL; /* not pollable: the next iteration or timer retries */
+}
+
+/* Writes what stdout takes now; with block, waits up to a second per stall (shutdown). */
+static void output_flush(struct manager *m, bool block)
+{
+	while (m->out_off < m->out.len) {
+		ssize_t k = output_write(m, m->out.s + m->out_off, m->out.len - m->out_off);
+
+		if (k < 0) {
 			/* stdout is gone (EPIPE...): nothing more will be written */
 			m->stats.output_dropped++;
 			break;
 		}
+		if (k == 0) {
+			struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+
+			if (block && poll(&p, 1, 1000) > 0)
+				continue;
+			if (block) {
+				m->stats.output_dropped++;
+				break;
+			}
+			output_pending(m);
+			return;
+		}
 		m->out_off += k;
 	}
-done:
 	strbuf_reset(&m->out);
 	m->out_off = 0;
+	m->out_source = event_source_free(m->out_source);
+}
+
+static int on_stdout_writable(struct event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	output_flush(userdata, /* block= */ false);
+	return 0;
 }
 
 static void output_record(struct manager *m, const struct record *rec)
@@ -124,7 +208,8 @@ void manager_handle_record(struct manager *m, struct record *rec)
 	 * SEAM(actions): actions_run(m->actions, rec) (never blocks).
 	 */
 	output_record(m, rec);
-	/* SEAM(control): control_publish(m->control, json, len) for `aegis events`. */
+	if (m->control)
+		manager_control_publish(m->control, rec);
 }
 
 static const struct proc_info *task_proc(struct manager *m, const struct aegis_task *t)
@@ -408,6 +493,9 @@ static int setup_signals(struct manager *m)
 	sigaddset(&mask, SIGCHLD);
 	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
 		return -errno;
+	/* a closed stdout or control client must be an error return, not death */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		return -errno;
 	m->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (m->signal_fd < 0)
 		return -errno;
@@ -483,6 +571,7 @@ int manager_startup(struct manager *m, const struct manager_opts *opts)
 	int r;
 
 	m->opts = *opts;
+	output_setup(m);
 	r = setup_config(m);
 	if (r < 0)
 		return r;
@@ -502,7 +591,10 @@ int manager_startup(struct manager *m, const struct manager_opts *opts)
 	r = event_loop_add_post(m->loop, on_post, m, &m->post_source);
 	if (r < 0)
 		return log_error_errno(r, "Failed to set up output flushing: %m");
-	/* SEAM(control): control_new(m->loop, NULL, &ops, m, &m->control). */
+	/* SEAM(actions, detent, enforce): pass their state to the status via get_parts. */
+	r = manager_control_new(m, /* get_parts= */ NULL, &m->control);
+	if (r < 0)
+		log_warning_errno(r, "Failed to set up the control socket, continuing without: %m");
 	/* SEAM(enforce): attach enforce programs, reusing bpf_loader_counters_fd(). */
 	notify_ready(m);
 	return 0;
@@ -572,10 +664,12 @@ struct manager *manager_free(struct manager *m)
 		return NULL;
 	shutdown_bpf(m);
 	output_flush(m, /* block= */ true);
+	m->out_source = event_source_free(m->out_source);
 	m->timer_source = event_source_free(m->timer_source);
 	m->post_source = event_source_free(m->post_source);
 	m->signal_source = event_source_free(m->signal_source);
 	m->signal_fd = safe_close(m->signal_fd);
+	m->control = control_free(m->control);
 	event_loop_free(m->loop);
 	proc_cache_free(m->procs);
 	config_free(m->config);

@@ -29,6 +29,7 @@
 #include "strbuf.h"
 
 struct config;
+struct control;
 struct event_loop;
 struct event_source;
 struct proc_cache;
@@ -79,6 +80,8 @@ struct manager {
 
 	struct strbuf out; /* pending stdout bytes */
 	size_t out_off; /* written prefix of out */
+	enum { OUTPUT_PLAIN, OUTPUT_FIFO, OUTPUT_SOCKET } out_kind; /* what stdout is */
+	struct event_source *out_source; /* EPOLLOUT on stdout while bytes wait */
 	struct strbuf line; /* scratch for one rendered record */
 
 	uint64_t watchdog_usec; /* WATCHDOG_USEC, 0 = off */
@@ -91,7 +94,7 @@ struct manager {
 	/* SEAM(detent): struct detent *detent; suppression of repeated actions. */
 	/* SEAM(actions): struct actions *actions; log/notify/script/kill on the loop. */
 	/* SEAM(enforce): struct enforce *enforce; cgroup programs + policy maps. */
-	/* SEAM(control): struct control *control; status/events/reload socket. */
+	struct control *control; /* status/events/reload socket (manager-control.c) */
 };
 
 int manager_new(struct manager **ret);

@@ -234,25 +234,9 @@ static const char *get_rule(const struct record *r, char *buf)
 	return str_or_empty(r->rule);
 }
 
-/*
- * The action names again (config.c's action_to_string() owns them): record.c
- * must link on its own (unit tests, the spine) without pulling in the config
- * loader. Keep both tables in the enum action order.
- */
-static const char *const action_names[] = { "log", "notify", "script", "block", "kill", "allow" };
-_Static_assert(_ACTION_ALL == (1u << ARRAY_SIZE(action_names)) - 1, "action_names out of sync");
-
 static const char *get_actions(const struct record *r, char *buf)
 {
-	size_t n = 0;
-
-	buf[0] = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(action_names); i++) {
-		if (!(r->actions & (1u << i)))
-			continue;
-		n += snprintf(buf + n, FIELD_BUF - n, "%s%s", n ? "," : "", action_names[i]);
-	}
-	return buf;
+	return actions_to_string(r->actions, buf, FIELD_BUF);
 }
 
 static const char *get_suppressed(const struct record *r, char *buf)

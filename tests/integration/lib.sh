@@ -177,6 +177,7 @@ http_server() {
 	(cd "$T/www" && exec $PY -m http.server --bind "$addr" "$port") >"$T/http-$port.log" 2>&1 &
 	HTTP_PID=$!
 	bg_track $HTTP_PID
-	wait_for 10 bash -c "exec 3<>/dev/tcp/${addr/::1/[::1]}/$port" 2>/dev/null ||
-		wait_for 10 curl -sf -g "http://${addr/::1/[::1]}:$port/" || fail "http server on $port did not start"
+	local host=$addr
+	[[ $addr == *:* ]] && host="[$addr]"
+	wait_for 10 curl -sf -g -o /dev/null "http://$host:$port/" || fail "http server on $port did not start"
 }

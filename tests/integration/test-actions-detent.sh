@@ -11,14 +11,13 @@ TARGET=23600
 HOOK=23601
 
 start_journald
-tcp_sink $TARGET "$T/sink"
 receiver $HOOK "$T/hook.jsonl"
 
 write_config <<TOML
 [global]
 include_dirs = ["@DROPINS@"]
 script_dirs = ["@SCRIPTS@"]
-detent = 4
+detent = 15
 kernel_dedup = 0
 unconfigured_actions = []
 
@@ -36,15 +35,24 @@ echo "$AEGIS_PID $AEGIS_SUPPRESSED" >>@T@/hook-runs
 SH
 start_aegis
 
-# one process, 1,000 connections to the same destination
-$PY -c '
+# one process, 1,000 connection attempts to the same destination (refused: fast)
+connect_n() {
+	$PY -c '
 import socket, sys
-for i in range(1000):
-    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-    s.close()' $TARGET "$MARKER" &
-pid=$!
+for i in range(int(sys.argv[2])):
+    s = socket.socket()
+    try:
+        s.connect(("127.0.0.1", int(sys.argv[1])))
+    except OSError:
+        pass
+    s.close()' $TARGET "$1" "$MARKER" &
+	CLIENT_PID=$!
+}
+t_start=$SECONDS
+connect_n 1000
+pid=$CLIENT_PID
 wait $pid || fail "client failed"
-t_end=$SECONDS
+[ $((SECONDS - t_start)) -lt 10 ] || fail "1,000 connects took over 10 s: the detent window (15 s) is not exercised"
 
 wait_journal 1 10 MESSAGE_ID=$MID_VIOLATION AEGIS_PID=$pid || fail "no violation logged"
 wait_for 10 test -s "$T/hook.jsonl" || fail "no webhook POST"
@@ -63,11 +71,9 @@ sup=$(jq '.. | objects | select(has("suppressed")) | .suppressed' <<<"$st" | hea
 ok "status: suppressed = 999"
 
 # after the detent, the next one is emitted and carries the count
-while [ $((SECONDS - t_end)) -lt 5 ]; do sleep 0.2; done
-$PY -c '
-import socket, sys
-socket.create_connection(("127.0.0.1", int(sys.argv[1]))).close()' $TARGET "$MARKER" &
-pid2=$!
+while [ $((SECONDS - t_start)) -lt 17 ]; do sleep 0.2; done
+connect_n 1
+pid2=$CLIENT_PID
 wait $pid2
 wait_journal 1 10 MESSAGE_ID=$MID_VIOLATION AEGIS_PID=$pid2 || fail "no violation after the detent expired"
 e=$(jentries MESSAGE_ID=$MID_VIOLATION AEGIS_PID=$pid2 | head -1)

@@ -37,7 +37,16 @@ actions = ["block"]
 EOF2
 
 start_server tcp,4,127.0.0.1,24701 tcp,4,127.0.0.1,24702 tcp,4,127.0.0.1,24703
+# started before aegis: classified by the /proc scan at start
+blocked_exe early-py
+"$T/early-py" "$T/client.py" tcp 4 127.0.0.1 24703 "$T/go-early" >"$T/early.out" 2>&1 &
+EARLY=$!
+bg_track $EARLY
 enf_start
+touch "$T/go-early"
+wait $EARLY || true
+[ "$(cat "$T/early.out")" = EPERM ] || fail "cmdline rule, process started before aegis: $(cat "$T/early.out")"
+ok "cmdline rule: a process started before aegis is blocked"
 
 # 1. exe + cmdline with the pending mark: nothing gets through, ever
 before=$(server_count tcp 4 24702)

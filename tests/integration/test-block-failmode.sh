@@ -85,11 +85,27 @@ wait_for 5 test "$(try blockme-py tcp 4 127.0.0.1 24302)" = OK || fail "reload a
 expect EPERM blockme-py tcp 4 127.0.0.1 24301
 ok "reload after adoption applies"
 
-# clean stop keeps pinned enforcement; --detach-enforcement removes it
+# kill -9 again, then a start with enforce_persist = false replaces the
+# pinned enforcement by a plain (fail-open) one: still one attachment
+kill -9 "$AEGIS_PID"
+wait "$AEGIS_PID" 2>/dev/null || true
+config false
+enf_start
+[ "$(n_attached)" = 1 ] || fail "persist -> default: $(n_attached) program sets attached"
+[ ! -e /sys/fs/bpf/aegis ] || fail "persist -> default: pins left in /sys/fs/bpf/aegis"
+expect EPERM blockme-py tcp 4 127.0.0.1 24302
+stop_aegis || true
+[ "$(n_attached)" = 0 ] || fail "persist -> default: still attached after stop"
+ok "a start without enforce_persist removes pinned enforcement"
+
+# persist again; a clean stop keeps pinned enforcement; --detach-enforcement removes it
+config true
+enf_start
+expect EPERM blockme-py tcp 4 127.0.0.1 24302
 stop_aegis || true
 [ "$(n_attached)" = 1 ] || fail "persist mode: stop detached the programs"
 detach >"$T/detach.out" 2>&1 || fail "detach failed: $(cat "$T/detach.out")"
 [ "$(n_attached)" = 0 ] || fail "still attached after --detach-enforcement"
 [ ! -e /sys/fs/bpf/aegis ] || fail "/sys/fs/bpf/aegis left behind"
-expect OK blockme-py tcp 4 127.0.0.1 24301
+expect OK blockme-py tcp 4 127.0.0.1 24302
 ok "--detach-enforcement removes pinned enforcement"

@@ -11,6 +11,7 @@
 command -v nsenter >/dev/null || skip "nsenter missing"
 blocked_exe blockme-py
 blocked_exe noremote-py
+blocked_exe nolocal-py
 
 unshare -n sleep 600 &
 NSPID=$!
@@ -43,6 +44,11 @@ actions = ["block"]
 [[app]]
 exe = "noremote-py"
 remote = false
+actions = ["block"]
+
+[[app]]
+exe = "nolocal-py"
+local = false
 actions = ["block"]
 EOF2
 
@@ -87,3 +93,26 @@ for c in tcp4.24602 tcp6.24602 udp4.24602 udp6.24602; do
 	[ "$(cat "$T/count.$c")" = 0 ] || fail "server $c saw $(cat "$T/count.$c") from blocked clients"
 done
 ok "server saw nothing from the blocked clients"
+
+# this host's own (non-loopback) addresses are local peers (enf_local4/6 from
+# getifaddrs): remote = false passes, local = false is refused. Connects to
+# our own address stay on this machine.
+HOST4=$(ip -4 -o addr show scope global 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -1)
+HOST6=$(ip -6 -o addr show scope global 2>/dev/null | awk '{print $4}' | cut -d/ -f1 | head -1)
+specs=()
+[ -n "$HOST4" ] && specs+=("tcp,4,$HOST4,24609")
+[ -n "$HOST6" ] && specs+=("tcp,6,$HOST6,24609")
+if [ ${#specs[@]} = 0 ]; then
+	echo "# this host has no global address: local classification of own addresses not exercised"
+	exit 0
+fi
+start_server "${specs[@]}"
+if [ -n "$HOST4" ]; then
+	expect OK noremote-py tcp 4 "$HOST4" 24609
+	expect EPERM nolocal-py tcp 4 "$HOST4" 24609
+fi
+if [ -n "$HOST6" ]; then
+	expect OK noremote-py tcp 6 "$HOST6" 24609
+	expect EPERM nolocal-py tcp 6 "$HOST6" 24609
+fi
+expect EPERM nolocal-py tcp 4 127.0.0.1 24609

@@ -103,3 +103,31 @@ records "$sel" | jq -e '.cmdline | contains("$(touch") and contains("`touch") an
 ok "jq parses the hostile record"
 
 stop_aegis || fail "aegis exited with an error"
+
+# the same process against the text output: one line, escaped, marked truncated
+"$AEGIS_BIN" run --no-config >"$T/text.out" 2>"$T/text.err" &
+AEGIS_PID=$!
+bg_track $AEGIS_PID
+wait_for 30 grep -q ready "$T/text.err" || fail "text-mode aegis not ready: $(tail -3 "$T/text.err")"
+$PY -c "$CODE" "${hostile[@]}" &
+cpid=$!
+wait $cpid || fail "hostile client failed"
+wait_for 10 grep -q " pid=$cpid " "$T/text.out" || fail "no text line for pid $cpid"
+stop_aegis || fail "text-mode aegis exited with an error"
+$PY - "$T/text.out" "$cpid" <<'EOF' || fail "hostile text line check failed"
+import sys
+raw = open(sys.argv[1], "rb").read()
+lines = [l for l in raw.split(b"\n") if b" pid=%s " % sys.argv[2].encode() in l]
+if len(lines) != 1:
+    sys.exit(f"{len(lines)} lines for the hostile pid")
+l = lines[0]
+l.decode("utf-8", "strict")
+if any(b < 0x20 or b == 0x7f for b in l):
+    sys.exit("raw control byte in the text line")
+for want in (rb'say \"hi\"', rb"back\\slash\\", rb"new\nline", rb"$(touch", rb"`touch",
+             rb"ctl\x01\x02\x1b[31m\x7f\t", rb"bad\xff\xfe\xc0\xaf\xed\xa0\x80\xe2\x82utf8",
+             "ok-\u00e9\u20ac".encode(), b'AAAA"[truncated]'):
+    if want not in l:
+        sys.exit(f"{want!r} not in the text line: {l[:300]!r}")
+EOF
+ok "hostile argv in the text output: one line, every byte escaped, [truncated]"

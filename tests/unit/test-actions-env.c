@@ -54,7 +54,7 @@ static const char *env_get(char **env, const char *key)
 {
 	size_t n = strlen(key);
 
-	STRV_FOREACH (e, env)
+	STRV_FOREACH(e, env)
 		if (strncmp(*e, key, n) == 0 && (*e)[n] == '=')
 			return *e + n + 1;
 	return NULL;
@@ -85,7 +85,8 @@ TEST(env_has_fixed_path_lang_and_only_aegis_vars)
 		ASSERT_TRUE(strneq(env[i], "AEGIS_", 6));
 		ASSERT_NOT_NULL(eq);
 		for (const char *c = env[i]; c < eq; c++)
-			ASSERT_TRUE((*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '_');
+			ASSERT_TRUE((*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+				    *c == '_');
 	}
 	ASSERT_NULL(env_get(env, "AEGIS_LEAK_TEST"));
 	ASSERT_NULL(env_get(env, "LD_PRELOAD"));

@@ -233,4 +233,59 @@ TEST(unconfigured_block_needs_the_setting)
 	config_free(c);
 }
 
+static int host_cb(const char *host, const struct cidr **ret, size_t *ret_n, void *userdata)
+{
+	static struct cidr addrs[2] = {
+		{ .family = AF_INET, .prefix = 32, .addr = { 192, 0, 2, 10 } },
+		{ .family = AF_INET, .prefix = 32, .addr = { 192, 0, 2, 11 } },
+	};
+
+	if (strcmp(host, "db.example") != 0) {
+		*ret_n = 0; /* unresolved: matches nothing */
+		return 0;
+	}
+	*ret = addrs;
+	*ret_n = 2;
+	return 0;
+}
+
+TEST(remotes_hostnames_use_resolved_addresses)
+{
+	struct config *c = load("[global]\ninclude_dirs = []\nscript_dirs = []\n"
+				"[[app]]\nexe = \"x\"\nactions = [\"block\"]\n"
+				"remotes = [\"db.example:5432\", \"nowhere.example:80\"]\n");
+	struct pcompile_env env = { .host_addrs = host_cb };
+	struct pcompile_plan *p = NULL;
+	uint32_t set;
+
+	ASSERT_TRUE(c);
+	ASSERT_EQ(pcompile(c, &env, &p), 0);
+	set = p->rules[0].remotes_set;
+	ASSERT_TRUE(model_remote_ok(p, set, "192.0.2.10", 5432));
+	ASSERT_TRUE(model_remote_ok(p, set, "192.0.2.11", 5432));
+	ASSERT_FALSE(model_remote_ok(p, set, "192.0.2.11", 80));
+	ASSERT_FALSE(model_remote_ok(p, set, "192.0.2.12", 5432));
+	ASSERT_FALSE(model_remote_ok(p, set, "1.1.1.1", 80));
+	pcompile_plan_free(p);
+	config_free(c);
+}
+
+TEST(rank_prefers_specific_apps)
+{
+	struct config *c = load("[global]\ninclude_dirs = []\nscript_dirs = []\n"
+				"[[app]]\nexe = \"x\"\nactions = [\"block\"]\n"
+				"[[app]]\nexe = \"x\"\nuser = \"0\"\nactions = [\"log\"]\n");
+	struct pcompile_plan *p = NULL;
+
+	ASSERT_TRUE(c);
+	ASSERT_EQ(pcompile(c, NULL, &p), 0);
+	ASSERT_EQ(p->n_ids, 2);
+	/* exe+user outranks exe alone */
+	ASSERT_TRUE(p->ids[1].val.rank > p->ids[0].val.rank);
+	ASSERT_EQ(p->ids[1].key.uid, 0);
+	ASSERT_EQ(p->ids[0].key.uid, AEGIS_ENF_ANY_UID);
+	pcompile_plan_free(p);
+	config_free(c);
+}
+
 TAP_MAIN()
