@@ -76,6 +76,9 @@ struct aegis_task {
  * (bprm->filename); path is the absolute exe path resolved from
  * mm->exe_file by walking dentries (mount-aware, up to AEGIS_PATH_DEPTH).
  * argv holds argv_len bytes of NUL-separated arguments (last NUL included);
+ * the record in the ring buffer ends after argv_len rounded up to 8 bytes
+ * (data_sz < sizeof(struct aegis_rec_exec) is normal: copy it into a zeroed
+ * full-size struct before use);
  * with AEGIS_EXEC_ARGV_TRUNC it holds the first AEGIS_ARGV_MAX - 1 bytes and a
  * NUL. With AEGIS_EXEC_PATH_TRUNC (deeper than AEGIS_PATH_DEPTH components or
  * longer than AEGIS_PATH_MAX) path holds the tail of the path without its head:

@@ -146,7 +146,7 @@ static __always_inline struct file *current_fd_file(int fd)
 /* An AF_INET/AF_INET6 TCP or UDP socket found behind an fd. */
 struct inet_sock_ref {
 	struct sock *sk;
-	struct inode *inode; /* i_ino is unique per socket, unlike sk (reused after free) */
+	struct inode *inode; /* i_ino is unique per socket, unlike sk; NULL with known_socket */
 	__u16 family;
 	__u16 proto;
 };
@@ -154,8 +154,13 @@ struct inet_sock_ref {
 /*
  * Resolves the current task's fd to its TCP/UDP inet socket: 0 and *ret, or
  * -1 for anything else. Every field read is a probe read here: keep them few.
+ * known_socket skips the inode type check where the fd is a socket by
+ * construction (the fd accept() just returned); an fd a caller merely passed
+ * (connect, sendto) must be checked, or a crafted non-socket file could plant
+ * a dedup key.
  */
-static __always_inline int current_fd_inet_sock(int fd, struct inet_sock_ref *ret)
+static __always_inline int current_fd_inet_sock(int fd, bool known_socket,
+						struct inet_sock_ref *ret)
 {
 	/* locals only inside BPF_CORE_READ(): a field of our own struct has no kernel relocation */
 	struct file *f = current_fd_file(fd);
@@ -166,10 +171,21 @@ static __always_inline int current_fd_inet_sock(int fd, struct inet_sock_ref *re
 
 	if (!f)
 		return -1;
-	inode = BPF_CORE_READ(f, f_inode);
-	if ((BPF_CORE_READ(inode, i_mode) & AEGIS_S_IFMT) != AEGIS_S_IFSOCK)
-		return -1;
-	sock = BPF_CORE_READ(f, private_data);
+	inode = NULL;
+	if (!known_socket) {
+		inode = BPF_CORE_READ(f, f_inode);
+		if ((BPF_CORE_READ(inode, i_mode) & AEGIS_S_IFMT) != AEGIS_S_IFSOCK)
+			return -1;
+	}
+	/*
+	 * A socket's inode is embedded in its struct socket_alloc next to the
+	 * struct socket (SOCKET_I()): no read needed. offsetof() in
+	 * bpf_helpers.h is CO-RE-relocated, so the layout may vary.
+	 */
+	if (inode)
+		sock = &container_of(inode, struct socket_alloc, vfs_inode)->socket;
+	else
+		sock = BPF_CORE_READ(f, private_data);
 	sk = BPF_CORE_READ(sock, sk);
 	if (!sk)
 		return -1;

@@ -145,6 +145,14 @@ struct {
 	__type(value, __u32);
 } enf_gen SEC(".maps");
 
+/* enf_feed[0] != 0: userspace consumes enf_events (else no exec is held pending). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} enf_feed SEC(".maps");
+
 /* Not generation-bound. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -599,7 +607,7 @@ static __always_inline void notify_exec(__u32 tgid, __u32 pending)
 SEC("raw_tp/sched_process_exec")
 int enf_exec(struct bpf_raw_tracepoint_args *ctx)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0, *feed;
 	struct scratch *sc;
 	struct set s;
 	__u64 deadline;
@@ -610,6 +618,9 @@ int enf_exec(struct bpf_raw_tracepoint_args *ctx)
 	bpf_map_delete_elem(&enf_pending, &tgid);
 	if (load_set(&s) < 0 || !(s.hdr->flags & (AEGIS_ENF_H_CAND | AEGIS_ENF_H_CAND_ANY)))
 		return 0;
+	feed = bpf_map_lookup_elem(&enf_feed, &zero);
+	if (!feed || !*feed)
+		return 0; /* nobody would write the verdict: do not hold anything */
 	sc = bpf_map_lookup_elem(&enf_scratch, &zero);
 	if (!sc || read_exe(sc) < 0)
 		return 0;

@@ -38,6 +38,14 @@ struct {
 	__type(value, struct path_buf);
 } scratch SEC(".maps");
 
+/* The exec record is built here, then copied into the ring cut after argv_len. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct aegis_rec_exec);
+} exec_scratch SEC(".maps");
+
 enum pending_kind {
 	PEND_CONNECT = 1,
 	PEND_SEND,
@@ -53,8 +61,9 @@ struct pending {
 	__u8 proto;
 	__u16 family; /* of the socket */
 };
+/* LRU: an entry whose exit never came (it should not happen) cannot fill the map for good. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
 	__type(key, __u32);
 	__type(value, struct pending);
@@ -301,9 +310,11 @@ static __always_inline int handle_exec(const char *filename)
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct mm_struct *mm = BPF_CORE_READ(task, mm);
 	struct aegis_rec_exec *rec;
+	__u32 zero = 0;
+	__u64 size;
 	long n;
 
-	rec = rb_reserve(sizeof(*rec));
+	rec = bpf_map_lookup_elem(&exec_scratch, &zero);
 	if (!rec)
 		return 0;
 	rec->type = AEGIS_REC_EXEC;
@@ -317,7 +328,15 @@ static __always_inline int handle_exec(const char *filename)
 		rec->filename[0] = 0;
 	exe_path(rec, BPF_CORE_READ(mm, exe_file));
 	exec_argv(rec, mm);
-	rb_submit(rec);
+	/* only the argv bytes used travel: most records are ~1.2 KiB, not 5 KiB */
+	size = offsetof(struct aegis_rec_exec, argv) + ((rec->argv_len + 7) & ~7U);
+	if (size > sizeof(*rec))
+		size = sizeof(*rec);
+	if (bpf_ringbuf_output(&rb, rec, size, rb_flags()) < 0) {
+		cnt_inc(AEGIS_CNT_DROPS);
+		return 0;
+	}
+	cnt_inc(AEGIS_CNT_EVENTS);
 	return 0;
 }
 
@@ -390,7 +409,7 @@ static __always_inline int connect_enter(int fd, const void *uaddr, __u32 addrle
 
 	if (endpoint_from_sockaddr(&dst, uaddr, addrlen, true) < 0)
 		return 0;
-	if (current_fd_inet_sock(fd, &ref) < 0)
+	if (current_fd_inet_sock(fd, /* known_socket= */ false, &ref) < 0)
 		return 0;
 	if (dedup_fold(ref.proto, AEGIS_DIR_OUT, &dst, &suppressed))
 		return 0;
@@ -408,7 +427,8 @@ static __always_inline int send_enter(int fd, const void *uaddr, __u32 addrlen)
 
 	if (!uaddr || endpoint_from_sockaddr(&k.dst, uaddr, addrlen, true) < 0)
 		return 0;
-	if (current_fd_inet_sock(fd, &ref) < 0 || ref.proto != IPPROTO_UDP)
+	if (current_fd_inet_sock(fd, /* known_socket= */ false, &ref) < 0 ||
+	    ref.proto != IPPROTO_UDP)
 		return 0;
 	inode = ref.inode;
 	k.ino = BPF_CORE_READ(inode, i_ino);
@@ -435,7 +455,8 @@ static __always_inline int listen_enter(int fd)
 	struct endpoint none = {};
 	struct sock *sk;
 
-	if (current_fd_inet_sock(fd, &ref) < 0 || ref.proto != IPPROTO_TCP)
+	if (current_fd_inet_sock(fd, /* known_socket= */ false, &ref) < 0 ||
+	    ref.proto != IPPROTO_TCP)
 		return 0;
 	/* listen() on a listening socket only changes the backlog */
 	sk = ref.sk;
@@ -576,7 +597,8 @@ static __always_inline int accept_exit(long ret)
 
 	if (ret < 0)
 		return 0;
-	if (current_fd_inet_sock(ret, &ref) < 0 || ref.proto != IPPROTO_TCP)
+	if (current_fd_inet_sock(ret, /* known_socket= */ true, &ref) < 0 ||
+	    ref.proto != IPPROTO_TCP)
 		return 0;
 	return accepted(ref.sk, ref.family);
 }

@@ -359,12 +359,12 @@ static int attach_one(struct enforce *e, unsigned i)
 	    access(path, F_OK) == 0) {
 		/* adopt: the pinned link stays the one attachment; run our program in it */
 		e->links[i] = bpf_link__open(path);
-		if (!e->links[i])
-			return negative_errno();
-		r = bpf_link__update_program(e->links[i], p);
-		if (r < 0)
-			return r;
-		return 1;
+		if (e->links[i] && bpf_link__update_program(e->links[i], p) == 0)
+			return 1;
+		/* a stale pin (link detached by someone): replace it */
+		bpf_link__destroy(e->links[i]);
+		e->links[i] = NULL;
+		(void)unlink(path);
 	}
 	if (i < L_CGROUP_MAX)
 		e->links[i] = bpf_program__attach_cgroup(p, e->cgroup_fd);
@@ -722,9 +722,20 @@ static int on_exec_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static void feed_set(const struct enforce *e, __u32 on)
+{
+	__u32 zero = 0;
+
+	(void)bpf_map_update_elem(bpf_map__fd(e->skel->maps.enf_feed), &zero, &on, BPF_ANY);
+}
+
 int enforce_event_fd(const struct enforce *e)
 {
-	return e && e->events ? ring_buffer__epoll_fd(e->events) : -EBADF;
+	if (!e || !e->events)
+		return -EBADF;
+	/* someone polls the feed from now on: fresh execs may be held pending */
+	feed_set(e, 1);
+	return ring_buffer__epoll_fd(e->events);
 }
 
 int enforce_process_events(struct enforce *e)
@@ -835,7 +846,7 @@ static int apply_plan(struct enforce *e, struct pcompile_plan *plan, struct poli
 	return 0;
 }
 
-static int compile_and_apply(struct enforce *e, const struct config *c)
+static int compile_and_apply(struct enforce *e, const struct config *c, int log_level)
 {
 	struct pcompile_env env = {
 		.stat_path = env_stat_path,
@@ -846,9 +857,8 @@ static int compile_and_apply(struct enforce *e, const struct config *c)
 	struct pcompile_plan *plan = NULL;
 	struct policy *pol = NULL;
 	char **desc;
-	int r;
-
 	uint64_t t0 = now_usec(CLOCK_MONOTONIC);
+	int r;
 
 	r = pcompile(c, &env, &plan);
 	if (r < 0)
@@ -883,7 +893,8 @@ static int compile_and_apply(struct enforce *e, const struct config *c)
 			return log_error_errno(r, "Failed to attach enforcement to %s: %m",
 					       e->cgroup_root);
 	}
-	log_info("Enforcement policy %" PRIu64 " applied in %" PRIu64 " ms: %zu ids, %zu rules, "
+	log_full(log_level,
+		 "Enforcement policy %" PRIu64 " applied in %" PRIu64 " ms: %zu ids, %zu rules, "
 		 "%zu port prefixes, %zu+%zu CIDR prefixes",
 		 e->seq, (now_usec(CLOCK_MONOTONIC) - t0) / 1000, plan->n_ids, plan->n_rules,
 		 plan->n_ports, plan->n_c4, plan->n_c6);
@@ -892,7 +903,9 @@ static int compile_and_apply(struct enforce *e, const struct config *c)
 
 int enforce_apply(struct enforce *e, const struct config *c)
 {
-	return compile_and_apply(e, c);
+	if (c->global.enforce_persist != e->persist)
+		log_notice("enforce_persist takes effect at the next start of the daemon");
+	return compile_and_apply(e, c, LOG_INFO);
 }
 
 int enforce_set_host_addrs(struct enforce *e, const char *host, const struct cidr *addrs, size_t n)
@@ -924,7 +937,8 @@ int enforce_set_host_addrs(struct enforce *e, const char *host, const struct cid
 	free(h->addrs);
 	h->addrs = copy;
 	h->n = n;
-	return e->config ? compile_and_apply(e, e->config) : 0;
+	/* resolver refreshes are routine: their recompiles log at debug level */
+	return e->config ? compile_and_apply(e, e->config, LOG_DEBUG) : 0;
 }
 
 /* ---- lifecycle */
@@ -965,7 +979,7 @@ static int enforce_start(struct enforce *e, const struct config *c)
 			return log_error_errno(errno, "Failed to create " AEGIS_BPFFS_DIR ": %m");
 	}
 	r = load(e);
-	if (r < 0 && e->persist && have_pins()) {
+	if (r < 0 && e->persist && have_pin_dir()) {
 		/* pinned maps from an incompatible build: start over */
 		log_warning_errno(r,
 				  "Pinned enforcement maps are not reusable (%m), replacing them");
@@ -997,7 +1011,7 @@ static int enforce_start(struct enforce *e, const struct config *c)
 	r = enforce_update_local_addrs(e);
 	if (r < 0)
 		return log_error_errno(r, "Failed to read this host's addresses: %m");
-	r = compile_and_apply(e, c);
+	r = compile_and_apply(e, c, LOG_INFO);
 	if (r < 0)
 		return log_error_errno(r, "Failed to compile the policy into enforcement maps: %m");
 	return 0;
@@ -1087,6 +1101,8 @@ struct enforce *enforce_free(struct enforce *e)
 			bpf_link__disconnect(e->links[i]);
 		bpf_link__destroy(e->links[i]);
 	}
+	if (e->skel && e->events)
+		feed_set(e, 0);
 	event_source_free(e->events_source);
 	ring_buffer__free(e->events);
 	aegis_enforce__destroy(e->skel);

@@ -5,6 +5,10 @@
  * root (found in /proc/self/mountinfo) with bpf_link (multi-attach: other
  * users of these hooks keep working), and compiles the policy into its maps
  * (src/policy-compile.h). Semantics of the decision: bpf/enforce-api.h.
+ * Nothing is attached while no rule blocks or kills (no cost per connect);
+ * the first policy that blocks attaches, and the links stay until
+ * enforce_free(). Only outbound connect()/sendmsg() can be refused this way;
+ * inbound (accept) violations are left to the userspace actions.
  *
  * Reload (enforce_apply): the new policy is compiled into fresh inner maps
  * installed in the inactive slot of each outer map, then one 4-byte write of
@@ -52,9 +56,11 @@
  *       &m->enforce); enforce_attach_event_loop(m->enforce, m->loop); }
  *       (fatal on error: the policy asked for blocks);
  *   manager_apply_config(): if (m->enforce) r = enforce_apply(m->enforce, c);
- *       on r < 0 keep the old config (reload failure). c must stay valid
- *       until the next enforce_apply()/enforce_free() (enforce keeps it for
- *       enforce_set_host_addrs() recompiles);
+ *       on r < 0 keep the old config (reload failure: enforce still holds
+ *       the old policy). Call it after every other step that can fail, or
+ *       enforce_apply() the old config again when a later step fails: enforce
+ *       keeps c (for enforce_set_host_addrs() recompiles), so c must stay
+ *       valid until the next enforce_apply()/enforce_free();
  *   status: manager_status_parts.enforce = m->enforce; blocks/kills are in
  *       enforce_status (enforce's own counter map, not bpf-loader's);
  *   manager_free(): enforce_free(m->enforce) (before freeing the config);
@@ -133,7 +139,8 @@ int enforce_set_host_addrs(struct enforce *e, const char *host, const struct cid
  * the daemon's loop with enforce_attach_event_loop(), or poll
  * enforce_event_fd() and call enforce_process_events() when readable.
  * enforce_proc_exec() from the daemon's exec records stays valid (a second,
- * later path: same verdict).
+ * later path: same verdict). Until the feed is polled (enforce_event_fd()
+ * was called), no exec is held pending.
  */
 struct event_loop;
 int enforce_attach_event_loop(struct enforce *e, struct event_loop *l);

@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -136,6 +137,19 @@ static void output_pending(struct manager *m)
 		m->out_source = NULL; /* not pollable: the next iteration or timer retries */
 }
 
+/* Counts the lines given up on (a cut first line counts as one). */
+static void output_abandon(struct manager *m)
+{
+	const char *p = m->out.s + m->out_off, *end = m->out.s + m->out.len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', end - p);
+
+		m->stats.output_dropped++;
+		p = nl ? nl + 1 : end;
+	}
+}
+
 /* Writes what stdout takes now; with block, waits up to a second per stall (shutdown). */
 static void output_flush(struct manager *m, bool block)
 {
@@ -144,7 +158,7 @@ static void output_flush(struct manager *m, bool block)
 
 		if (k < 0) {
 			/* stdout is gone (EPIPE...): nothing more will be written */
-			m->stats.output_dropped++;
+			output_abandon(m);
 			break;
 		}
 		if (k == 0) {
@@ -153,7 +167,7 @@ static void output_flush(struct manager *m, bool block)
 			if (block && poll(&p, 1, 1000) > 0)
 				continue;
 			if (block) {
-				m->stats.output_dropped++;
+				output_abandon(m);
 				break;
 			}
 			output_pending(m);
@@ -270,6 +284,24 @@ static void handle_conn(struct manager *m, const struct aegis_rec_conn *c)
 	manager_handle_record(m, &rec);
 }
 
+/* Exec records end after their argv bytes (aegis.h): complete them in a zeroed copy. */
+static int handle_exec(struct manager *m, const void *data, size_t size)
+{
+	static struct aegis_rec_exec e;
+	const size_t head = offsetof(struct aegis_rec_exec, argv);
+
+	if (size < head || size > sizeof(e))
+		return -EBADMSG;
+	memcpy(&e, data, size);
+	memset((char *)&e + size, 0, sizeof(e) - size);
+	if (e.argv_len > size - head || e.filename_len >= sizeof(e.filename) ||
+	    e.path_len >= sizeof(e.path))
+		return -EBADMSG;
+	m->stats.execs++;
+	(void)proc_cache_exec(m->procs, &e);
+	return 0;
+}
+
 /* Ring buffer callback: check size, switch on type. < 0 ends this drain (batch full). */
 static int on_rb_record(void *ctx, void *data, size_t size)
 {
@@ -284,10 +316,8 @@ static int on_rb_record(void *ctx, void *data, size_t size)
 	memcpy(&type, data, sizeof(type));
 	switch (type) {
 	case AEGIS_REC_EXEC:
-		if (size < sizeof(struct aegis_rec_exec))
+		if (handle_exec(m, data, size) < 0)
 			goto bad;
-		m->stats.execs++;
-		(void)proc_cache_exec(m->procs, data);
 		break;
 	case AEGIS_REC_EXIT:
 		if (size < sizeof(struct aegis_rec_exit))
@@ -520,6 +550,8 @@ static int setup_bpf(struct manager *m)
 	}
 	o.force_tracepoints = force && streq(force, "tracepoint");
 	r = bpf_loader_new(&o, &m->bpf);
+	if (r == -EPERM)
+		return log_error_errno(r, "Failed to load BPF programs: %m (aegis run needs root)");
 	if (r < 0)
 		return log_error_errno(r, "Failed to load BPF programs: %m");
 	m->rb = ring_buffer__new(bpf_loader_ringbuf_fd(m->bpf), on_rb_record, m, NULL);

@@ -16,6 +16,11 @@
  * enforcement map updates in manager_apply_config(), the control socket in
  * manager_startup() (status via manager_attach_mode()/manager_counters()),
  * SIGCHLD in on_signal().
+ *
+ * Signals: SIGINT, SIGTERM, SIGHUP and SIGCHLD are blocked and read from a
+ * signalfd; SIGPIPE is ignored. Blocked masks are inherited across exec:
+ * whoever spawns children (hook scripts) must reset the mask
+ * (posix_spawnattr_setsigmask + POSIX_SPAWN_SETSIGMASK, SETSIGDEF for SIGPIPE).
  */
 #pragma once
 

@@ -75,7 +75,7 @@ int main(int argc, char **argv)
 	struct enforce *e = NULL;
 	struct signalfd_siginfo si;
 	sigset_t ss;
-	int fd, r;
+	int fd, efd, r;
 
 	if (argc == 2 && strcmp(argv[1], "--detach") == 0) {
 		r = enforce_detach_pinned();
@@ -102,9 +102,10 @@ int main(int argc, char **argv)
 	}
 	printf("ready\n");
 	status(e);
+	efd = enforce_event_fd(e);
 	for (;;) {
 		struct pollfd p[2] = { { .fd = fd, .events = POLLIN },
-				       { .fd = enforce_event_fd(e), .events = POLLIN } };
+				       { .fd = efd, .events = POLLIN } };
 
 		if (poll(p, 2, -1) < 0)
 			continue;

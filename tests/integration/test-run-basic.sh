@@ -21,7 +21,8 @@ ok "listen record for the server"
 # One curl process, two connections (http.server speaks HTTP/1.0 and closes),
 # from 127.0.0.2 so the server's accept is not folded into the readiness probe's.
 curl -sf --interface 127.0.0.2 -o /dev/null "$URL" -o /dev/null "$URL" || fail "curl failed"
-out=".direction == \"out\" and .proto == \"tcp\" and .dpt == $PORT and .comm == \"curl\""
+# (lib.sh's readiness probe may be a curl too: ours is the one from 127.0.0.2)
+out=".direction == \"out\" and .proto == \"tcp\" and .dpt == $PORT and .comm == \"curl\" and .src == \"127.0.0.2\""
 wait_records 1 "$out" || fail "no outbound record for curl"
 rec=$(records "$out")
 echo "$rec"

@@ -9,7 +9,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/types.h>
+
+#include "aegis.h"
 #include "config.h"
+#include "policy.h"
+#include "record.h"
 #include "policy-compile.h"
 #include "tap.h"
 
@@ -284,6 +289,137 @@ TEST(rank_prefers_specific_apps)
 	ASSERT_TRUE(p->ids[1].val.rank > p->ids[0].val.rank);
 	ASSERT_EQ(p->ids[1].key.uid, 0);
 	ASSERT_EQ(p->ids[0].key.uid, AEGIS_ENF_ANY_UID);
+	pcompile_plan_free(p);
+	config_free(c);
+}
+
+/*
+ * Differential check against the daemon's matcher: for every case, the
+ * kernel decision (modelled over the compiled maps the way enforce.bpf.c
+ * reads them) must refuse exactly what policy_decide() calls a violation (or
+ * unconfigured) with block/kill. Catches drift between policy.h semantics and
+ * the compiler.
+ */
+static bool model_local(const char *ip)
+{
+	return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "0.0.0.0") == 0;
+}
+
+static bool model_block(const struct pcompile_plan *p, const char *exe, uint32_t uid,
+			const char *ip, uint16_t port)
+{
+	const struct aegis_enf_rule *r;
+	uint32_t best = AEGIS_ENF_NO_RULE, rank = 0, lists;
+	bool local = model_local(ip);
+
+	if ((p->hdr.flags & AEGIS_ENF_H_WL_PORTS) && model_port_in(p, AEGIS_ENF_SET_WL, port))
+		return false;
+	if ((p->hdr.flags & AEGIS_ENF_H_WL_CIDRS) && model_cidr4(p, AEGIS_ENF_SET_WL, ip) >= 0)
+		return false;
+	for (size_t i = 0; i < p->n_ids; i++) {
+		const struct aegis_enf_id_key *k = &p->ids[i].key;
+		bool name_ok = strncmp(k->name, exe, sizeof(k->name)) == 0;
+		bool uid_ok = k->uid == AEGIS_ENF_ANY_UID || k->uid == uid;
+
+		if (k->kind == AEGIS_ENF_ID_WL_EXE && name_ok)
+			return false;
+		if (!uid_ok || k->cgid)
+			continue;
+		if ((k->kind == AEGIS_ENF_ID_EXE && name_ok) || k->kind == AEGIS_ENF_ID_NONE) {
+			if (best == AEGIS_ENF_NO_RULE || p->ids[i].val.rank > rank) {
+				best = p->ids[i].val.rule;
+				rank = p->ids[i].val.rank;
+			}
+		}
+	}
+	if (best == AEGIS_ENF_NO_RULE)
+		return p->hdr.flags & AEGIS_ENF_H_UNCONF_BLOCK;
+	r = &p->rules[best];
+	if (!(r->flags & AEGIS_ENF_R_BLOCK) || (r->flags & AEGIS_ENF_R_IGNORE))
+		return false;
+	if (local && (r->flags & AEGIS_ENF_R_NO_LOCAL))
+		return true;
+	if (!local && (r->flags & AEGIS_ENF_R_NO_REMOTE))
+		return true;
+	lists = r->flags & (AEGIS_ENF_R_PORTS | (local ? AEGIS_ENF_R_LOCALS : AEGIS_ENF_R_REMOTES));
+	if (!lists)
+		return false;
+	if ((lists & AEGIS_ENF_R_PORTS) && model_port_in(p, r->ports_set, port))
+		return false;
+	if ((lists & AEGIS_ENF_R_LOCALS) && model_port_in(p, r->locals_set, port))
+		return false;
+	if ((lists & AEGIS_ENF_R_REMOTES) && model_remote_ok(p, r->remotes_set, ip, port))
+		return false;
+	return true;
+}
+
+static bool policy_blocks(const struct policy *pol, const char *exe, uint32_t uid, const char *ip,
+			  uint16_t port)
+{
+	char path[256];
+	struct proc_info pi = { .pid = 4242, .uid = uid, .exe = path, .cmdline = path };
+	struct record r = { .proc = &pi,
+			    .direction = AEGIS_DIR_OUT,
+			    .proto = AEGIS_PROTO_TCP,
+			    .family = AF_INET,
+			    .dport = port };
+
+	snprintf(path, sizeof(path), "/usr/bin/%s", exe);
+	inet_pton(AF_INET, ip, r.daddr);
+	policy_decide(pol, NULL, &r);
+	if (r.outcome != OUTCOME_VIOLATION && r.outcome != OUTCOME_UNCONFIGURED)
+		return false;
+	return pcompile_block_bits(r.actions) != 0;
+}
+
+TEST(kernel_model_agrees_with_policy_decide)
+{
+	struct config *c = load(
+		"[global]\ninclude_dirs = []\nscript_dirs = []\ndefault_actions = [\"log\"]\n"
+		"unconfigured_actions = [\"block\"]\nblock_unconfigured_programs = true\n"
+		"[whitelist]\nports = [\"53\"]\nips = [\"10.9.0.0/16\"]\nprograms = [\"wl\"]\n"
+		"[[app]]\nexe = \"a\"\nports = [\"80\", \"8000-8100\"]\nactions = [\"block\"]\n"
+		"[[app]]\nexe = \"b\"\nremotes = [\"10.1.0.0/16:443\", \"5432\"]\n"
+		"locals = [\"6379\"]\nactions = [\"block\"]\n"
+		"[[app]]\nexe = \"c\"\nlocal = false\nactions = [\"kill\"]\n"
+		"[[app]]\nexe = \"d\"\nremote = false\nports = [\"22\"]\nactions = [\"block\"]\n"
+		"[[app]]\nexe = \"e\"\nports = [\"1\"]\nactions = [\"log\"]\n"
+		"[[app]]\nexe = \"e\"\nuser = \"1000\"\nports = [\"1\"]\nactions = [\"block\"]\n"
+		"[[app]]\nexe = \"f\"\nignore = true\nports = [\"1\"]\nactions = [\"block\"]\n"
+		"[[app]]\nuser = \"2000\"\nports = [\"1\"]\nactions = [\"block\"]\n");
+	static const char *exes[] = { "a", "b", "c", "d", "e", "f", "wl", "other" };
+	static const char *ips[] = { "127.0.0.1", "0.0.0.0",  "10.1.2.3",
+				     "10.2.0.1",  "10.9.1.1", "192.0.2.7" };
+	static const uint16_t ports[] = { 1, 22, 53, 80, 443, 5432, 6379, 8050, 9999 };
+	static const uint32_t uids[] = { 0, 1000, 2000 };
+	struct pcompile_plan *p = NULL;
+	struct policy *pol = NULL;
+	unsigned n = 0, blocked = 0;
+
+	ASSERT_TRUE(c);
+	ASSERT_EQ(pcompile(c, NULL, &p), 0);
+	ASSERT_EQ(policy_new(c, &pol), 0);
+	for (size_t e = 0; e < sizeof(exes) / sizeof(*exes); e++)
+		for (size_t i = 0; i < sizeof(ips) / sizeof(*ips); i++)
+			for (size_t k = 0; k < sizeof(ports) / sizeof(*ports); k++)
+				for (size_t u = 0; u < sizeof(uids) / sizeof(*uids); u++) {
+					bool want = policy_blocks(pol, exes[e], uids[u], ips[i],
+								  ports[k]);
+					bool got =
+						model_block(p, exes[e], uids[u], ips[i], ports[k]);
+
+					if (want != got)
+						TAP_FAIL(
+							"exe=%s uid=%u %s:%u: policy %s, kernel %s",
+							exes[e], uids[u], ips[i], ports[k],
+							want ? "blocks" : "allows",
+							got ? "blocks" : "allows");
+					n++;
+					blocked += got;
+				}
+	printf("# %u cases agree, %u blocked\n", n, blocked);
+	ASSERT_TRUE(blocked > 0 && blocked < n);
+	policy_free(pol);
 	pcompile_plan_free(p);
 	config_free(c);
 }
