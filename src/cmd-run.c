@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "enforce.h"
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
@@ -19,6 +20,10 @@ static void help(void)
 	       "  -c, --config=FILE  main configuration file (default %s if it exists)\n"
 	       "      --no-config    run without a policy: log every connection\n"
 	       "      --json         JSON lines on stdout instead of text lines\n"
+	       "  -q, --quiet        no per-connection lines on stdout (policy actions still run;\n"
+	       "                     the default when stdout is the journal)\n"
+	       "      --detach-enforcement\n"
+	       "                     remove enforcement pinned by enforce_persist = true, and exit\n"
 	       "  -v, --verbose      debug diagnostics\n"
 	       "  -h, --help         show this help\n",
 	       AEGIS_DEFAULT_CONFIG);
@@ -27,6 +32,7 @@ static void help(void)
 enum {
 	ARG_NO_CONFIG = 0x100,
 	ARG_JSON,
+	ARG_DETACH_ENFORCEMENT,
 };
 
 static int parse_argv(int argc, char **argv, struct manager_opts *o)
@@ -35,13 +41,15 @@ static int parse_argv(int argc, char **argv, struct manager_opts *o)
 		{ "config", required_argument, NULL, 'c' },
 		{ "no-config", no_argument, NULL, ARG_NO_CONFIG },
 		{ "json", no_argument, NULL, ARG_JSON },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "detach-enforcement", no_argument, NULL, ARG_DETACH_ENFORCEMENT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:vh", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "c:qvh", options, NULL)) >= 0) {
 		switch (c) {
 		case 'c':
 			o->config_path = optarg;
@@ -52,6 +60,11 @@ static int parse_argv(int argc, char **argv, struct manager_opts *o)
 		case ARG_JSON:
 			o->json = true;
 			break;
+		case 'q':
+			o->quiet = true;
+			break;
+		case ARG_DETACH_ENFORCEMENT:
+			return 2;
 		case 'v':
 			log_set_max_level(LOG_DEBUG);
 			break;
@@ -84,6 +97,14 @@ int cmd_run(int argc, char **argv)
 	r = parse_argv(argc, argv, &o);
 	if (r <= 0)
 		return r;
+	if (r == 2) {
+		r = enforce_detach_pinned();
+		if (r < 0)
+			return log_error_errno(r, "Failed to remove pinned enforcement: %m");
+		printf("%s\n",
+		       r > 0 ? "Pinned enforcement removed." : "No pinned enforcement found.");
+		return 0;
+	}
 	/* Under systemd stderr is the journal already; structured entries go there directly. */
 	if (getenv("JOURNAL_STREAM"))
 		log_open_journal();

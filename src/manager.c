@@ -18,8 +18,14 @@
 #include <bpf/libbpf.h>
 #include <systemd/sd-daemon.h>
 
+#include "actions.h"
 #include "config.h"
+#include "detent.h"
+#include "enforce.h"
 #include "event-loop.h"
+#include "hostaddr.h"
+#include "policy.h"
+#include "resolve.h"
 #include "json.h"
 #include "control.h"
 #include "log.h"
@@ -64,11 +70,22 @@ int manager_new(struct manager **ret)
  */
 static void output_setup(struct manager *m)
 {
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
 	struct stat st;
 
 	m->out_kind = OUTPUT_PLAIN;
+	m->trace_stdout = !m->opts.quiet;
 	if (fstat(STDOUT_FILENO, &st) < 0)
 		return;
+	/*
+	 * Under systemd stdout is the journal: the log action writes structured
+	 * records there already, a line per connection would only duplicate them.
+	 * --json asks for the stream explicitly and keeps it.
+	 */
+	if (!m->opts.json && js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 &&
+	    dev == (unsigned long long)st.st_dev && ino == (unsigned long long)st.st_ino)
+		m->trace_stdout = false;
 	if (S_ISFIFO(st.st_mode))
 		m->out_kind = OUTPUT_FIFO;
 	else if (S_ISSOCK(st.st_mode))
@@ -212,16 +229,39 @@ static int on_post(struct event_source *s, void *userdata)
 
 /* ---- records -------------------------------------------------------------------------- */
 
+/*
+ * Policy, then detent, then actions. The detent folds repeats of the same
+ * (app, peer, port, direction) for log/notify/script only: block and kill
+ * (and the block record's EPERM) apply every time. The stdout trace and
+ * `aegis events` show every connection with its decision.
+ */
+static void decide(struct manager *m, struct record *rec)
+{
+	const unsigned quiet = ACTION_LOG | ACTION_NOTIFY | ACTION_SCRIPT;
+	struct detent_key k;
+	uint64_t n;
+
+	/* the process cache entry remembers its app for this policy generation */
+	(void)policy_app_cached(m->policy, (struct proc_info *)rec->proc);
+	policy_decide(m->policy, m->hostaddr, rec);
+	if (!(rec->actions & quiet) || !m->detent)
+		return;
+	policy_detent_key(m->policy, rec, &k);
+	if (detent_check(m->detent, &k, now_usec(CLOCK_MONOTONIC), rec->suppressed, &n))
+		rec->suppressed = n;
+	else
+		rec->actions &= ~quiet;
+}
+
 void manager_handle_record(struct manager *m, struct record *rec)
 {
-	/*
-	 * SEAM(policy): if (m->policy) policy_decide(m->policy, rec) fills
-	 * outcome/rule/actions/reason; without a config, OUTCOME_NONE.
-	 * SEAM(detent): detent_check() may suppress log/notify/script and add
-	 * to rec->suppressed.
-	 * SEAM(actions): actions_run(m->actions, rec) (never blocks).
-	 */
-	output_record(m, rec);
+	if (m->policy) {
+		decide(m, rec);
+		if (m->actions && (rec->actions & ~ACTION_ALLOW))
+			(void)actions_run(m->actions, rec);
+	}
+	if (m->trace_stdout)
+		output_record(m, rec);
 	if (m->control)
 		manager_control_publish(m->control, rec);
 }
@@ -388,7 +428,17 @@ static int on_timer(struct event_source *s, uint64_t now, void *userdata)
 		proc_cache_sweep(m->procs, 0);
 		m->sweep_last = now;
 	}
-	/* SEAM(detent, resolve): periodic expiry and refresh hook in here. */
+	if (m->detent && now - m->detent_last >= MANAGER_DETENT_EXPIRE_USEC) {
+		(void)detent_expire(m->detent, now);
+		m->detent_last = now;
+	}
+	/* this host's addresses changed (rtnetlink): reclassify local/remote in the kernel too */
+	if (m->enforce && m->hostaddr && m->hostaddr->generation != m->hostaddr_gen) {
+		m->hostaddr_gen = m->hostaddr->generation;
+		if (enforce_update_local_addrs(m->enforce) < 0)
+			log_warning(
+				"Failed to update local addresses of the enforcement maps, ignoring");
+	}
 	return event_source_set_time(s, now + m->poll_usec);
 }
 
@@ -435,15 +485,64 @@ static int config_load_logged(const char *path, struct config **ret)
 	return r;
 }
 
-/* Makes c the active configuration (takes it). */
-static void manager_apply_config(struct manager *m, struct config *c)
+static void on_resolved(const char *host, const struct cidr *addrs, size_t n, const char *error,
+			void *userdata)
 {
-	/*
-	 * SEAM(policy, enforce): compile c into the matcher and the enforce maps
-	 * here, and swap atomically; a failure must keep the old state.
-	 */
+	struct manager *m = userdata;
+
+	if (error)
+		log_warning("Cannot resolve '%s' (app remotes): %s, ignoring", host, error);
+	if (m->policy)
+		(void)policy_set_host_addrs(m->policy, host, addrs, n);
+	if (m->enforce && enforce_set_host_addrs(m->enforce, host, addrs, n) < 0)
+		log_warning("Failed to update the enforcement maps for '%s', ignoring", host);
+}
+
+/*
+ * Makes c the active configuration (takes it). Everything that can fail is
+ * built off to the side first; enforcement flips last. On failure c is freed
+ * and the old state stays whole.
+ */
+static int manager_apply_config(struct manager *m, struct config *c)
+{
+	struct policy *p = NULL;
+	int r;
+
+	r = policy_new(c, &p);
+	if (r < 0) {
+		config_free(c);
+		return log_error_errno(r, "Failed to compile the policy: %m");
+	}
+	if (m->actions) {
+		r = actions_set_config(m->actions, c);
+		if (r < 0) {
+			policy_free(p);
+			config_free(c);
+			return log_error_errno(r, "Failed to apply the actions settings: %m");
+		}
+	}
+	if (m->enforce) {
+		r = enforce_apply(m->enforce, c);
+		if (r < 0) {
+			if (m->actions)
+				(void)actions_set_config(m->actions, m->config);
+			policy_free(p);
+			config_free(c);
+			return log_error_errno(r,
+					       "Failed to apply the policy to enforcement, keeping "
+					       "the current one: %m");
+		}
+	}
+	policy_free(m->policy);
+	m->policy = p;
+	if (m->detent)
+		detent_set_limits(m->detent, c->global.detent * 1000000ULL, c->global.detent_max);
 	config_free(m->config);
 	m->config = c;
+	/* new policy: hand it the addresses already resolved, queue the new names */
+	if (m->resolve)
+		(void)resolve_set_hosts(m->resolve, policy_hosts(m->policy));
+	return 0;
 }
 
 int manager_reload(struct manager *m, struct strbuf *msg)
@@ -473,7 +572,14 @@ int manager_reload(struct manager *m, struct strbuf *msg)
 	if (m->config && (c->global.ringbuf_size != m->config->global.ringbuf_size ||
 			  c->global.kernel_dedup != m->config->global.kernel_dedup))
 		log_notice("ringbuf_size and kernel_dedup take effect at the next start");
-	manager_apply_config(m, c);
+	r = manager_apply_config(m, c);
+	if (r < 0) {
+		m->stats.reload_failures++;
+		if (msg)
+			strbuf_printf(msg, "reload of %s failed: %s; current policy kept", path,
+				      strerror(-r));
+		goto out;
+	}
 	log_info("Reloaded %s", path);
 	if (msg)
 		strbuf_printf(msg, "reloaded %s", path);
@@ -581,8 +687,47 @@ static int setup_config(struct manager *m)
 	r = config_load_logged(path, &c);
 	if (r < 0)
 		return log_error_errno(r, "Failed to load %s: %m", path);
-	manager_apply_config(m, c);
+	return manager_apply_config(m, c);
+}
+
+/* The policy's helpers on the loop: host addresses, resolver, detent, actions, enforcement. */
+static int setup_policy(struct manager *m)
+{
+	int r;
+
+	if (!m->config)
+		return 0;
+	r = hostaddr_new(m->loop, &m->hostaddr);
+	if (r < 0)
+		return log_error_errno(r, "Failed to read this host's addresses: %m");
+	m->hostaddr_gen = m->hostaddr->generation;
+	r = detent_new(m->config->global.detent * 1000000ULL, m->config->global.detent_max,
+		       &m->detent);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up the detent cache: %m");
+	r = resolve_new(m->loop, /* refresh_usec= */ 0, on_resolved, m, &m->resolve);
+	if (r < 0)
+		return log_error_errno(r, "Failed to start the resolver: %m");
+	(void)resolve_set_hosts(m->resolve, policy_hosts(m->policy));
+	r = actions_new(m->loop, m->config, &m->actions);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up the actions: %m");
+	r = enforce_new(m->config, &m->enforce);
+	if (r < 0)
+		return log_error_errno(r, "Failed to set up in-kernel enforcement: %m");
+	r = enforce_attach_event_loop(m->enforce, m->loop);
+	if (r < 0)
+		return log_error_errno(r, "Failed to watch the enforcement exec feed: %m");
 	return 0;
+}
+
+static void get_parts(const struct manager *m, struct manager_status_parts *ret)
+{
+	*ret = (struct manager_status_parts){
+		.actions = m->actions,
+		.detent = m->detent,
+		.enforce = m->enforce,
+	};
 }
 
 static void notify_ready(struct manager *m)
@@ -623,11 +768,12 @@ int manager_startup(struct manager *m, const struct manager_opts *opts)
 	r = event_loop_add_post(m->loop, on_post, m, &m->post_source);
 	if (r < 0)
 		return log_error_errno(r, "Failed to set up output flushing: %m");
-	/* SEAM(actions, detent, enforce): pass their state to the status via get_parts. */
-	r = manager_control_new(m, /* get_parts= */ NULL, &m->control);
+	r = setup_policy(m);
+	if (r < 0)
+		return r;
+	r = manager_control_new(m, get_parts, &m->control);
 	if (r < 0)
 		log_warning_errno(r, "Failed to set up the control socket, continuing without: %m");
-	/* SEAM(enforce): attach enforce programs, reusing bpf_loader_counters_fd(). */
 	notify_ready(m);
 	return 0;
 }
@@ -695,6 +841,12 @@ struct manager *manager_free(struct manager *m)
 	if (!m)
 		return NULL;
 	shutdown_bpf(m);
+	m->enforce = enforce_free(m->enforce);
+	m->actions = actions_free(m->actions);
+	m->resolve = resolve_free(m->resolve);
+	m->hostaddr = hostaddr_free(m->hostaddr);
+	m->detent = detent_free(m->detent);
+	m->policy = policy_free(m->policy);
 	output_flush(m, /* block= */ true);
 	m->out_source = event_source_free(m->out_source);
 	m->timer_source = event_source_free(m->timer_source);

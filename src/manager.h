@@ -46,6 +46,8 @@ struct ring_buffer;
 /* Ring buffer poll period bounds (wakeups are batched in the kernel). */
 #define MANAGER_POLL_MIN_USEC (10ULL * 1000)
 #define MANAGER_POLL_MAX_USEC (80ULL * 1000)
+/* Detent expiry period. */
+#define MANAGER_DETENT_EXPIRE_USEC (60ULL * 1000 * 1000)
 /* Process cache sweep period. */
 #define MANAGER_SWEEP_USEC (1000ULL * 1000)
 /* Records handled per ring-buffer drain before the loop serves other sources. */
@@ -55,6 +57,7 @@ struct ring_buffer;
 
 struct manager_opts {
 	const char *config_path; /* -c; NULL = AEGIS_DEFAULT_CONFIG if it exists */
+	bool quiet; /* -q: no per-connection lines on stdout */
 	bool no_config; /* run without policy */
 	bool json; /* JSON lines on stdout instead of text lines */
 };
@@ -95,10 +98,16 @@ struct manager {
 	uint64_t started_usec; /* CLOCK_MONOTONIC */
 	struct manager_stats stats;
 
-	/* SEAM(policy): struct policy *policy; compiled from config on startup/reload. */
-	/* SEAM(detent): struct detent *detent; suppression of repeated actions. */
-	/* SEAM(actions): struct actions *actions; log/notify/script/kill on the loop. */
-	/* SEAM(enforce): struct enforce *enforce; cgroup programs + policy maps. */
+	/* With a policy (all NULL with --no-config): */
+	struct policy *policy; /* the matcher compiled from config, swapped on reload */
+	struct detent *detent; /* suppression of repeated log/notify/script */
+	struct hostaddr *hostaddr; /* this host's addresses (local/remote), kept current */
+	uint64_t hostaddr_gen; /* generation last pushed to enforce */
+	struct resolve *resolve; /* hostnames of app remotes, off the loop */
+	struct actions *actions; /* log/notify/script/kill on the loop */
+	struct enforce *enforce; /* cgroup programs + policy maps (block, kill) */
+	uint64_t detent_last; /* CLOCK_MONOTONIC of the last detent expiry */
+	bool trace_stdout; /* per-connection lines on stdout (off when stdout is the journal) */
 	struct control *control; /* status/events/reload socket (manager-control.c) */
 };
 
