@@ -16,10 +16,12 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/stat.h>
 
 #include "actions-internal.h"
 #include "event-loop.h"
@@ -50,6 +52,7 @@ struct notifier {
 	struct notify_job *wait_head, *wait_tail; /* FIFO, not started */
 	struct notify_job *active; /* in curl */
 	struct notify_job *backoff; /* unsorted; retry_timer armed at the earliest */
+	struct curl_sock *socks; /* sockets watched for curl */
 	size_t n_active, n_jobs;
 	struct ratelimit drop_rl, fail_rl;
 };
@@ -104,17 +107,71 @@ static struct notify_job *wait_pop(struct notifier *n)
 	return j;
 }
 
-/* curl wants a socket watched (or not any more). */
+/*
+ * A socket curl wants watched. epoll watches our own dup of it: curl may
+ * close its fd before it says CURL_POLL_REMOVE (sockets closed without a
+ * connection), and an epoll registration outlives close() while any copy of
+ * the file exists (e.g. in a hook script between clone and exec), which would
+ * deliver events for a freed source. With the dup, EPOLL_CTL_DEL always works.
+ */
+struct curl_sock {
+	struct curl_sock *next;
+	struct notifier *n;
+	curl_socket_t fd; /* curl's */
+	int dup_fd; /* ours, registered */
+	struct event_source *src;
+};
+
+static void sock_drop(struct notifier *n, struct curl_sock *cs)
+{
+	for (struct curl_sock **p = &n->socks; *p; p = &(*p)->next)
+		if (*p == cs) {
+			*p = cs->next;
+			break;
+		}
+	event_source_free(cs->src);
+	safe_close(cs->dup_fd);
+	free(cs);
+}
+
 static int on_curl_io(struct event_source *s, int fd, uint32_t revents, void *userdata);
+
+static int sock_add(struct notifier *n, curl_socket_t fd, uint32_t events)
+{
+	struct curl_sock *cs = calloc(1, sizeof(*cs));
+
+	if (!cs)
+		return -1;
+	*cs = (struct curl_sock){ .n = n, .fd = fd, .dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3) };
+	if (cs->dup_fd < 0 ||
+	    event_loop_add_io(n->a->loop, cs->dup_fd, events, on_curl_io, cs, &cs->src) < 0) {
+		safe_close(cs->dup_fd);
+		free(cs);
+		return -1;
+	}
+	cs->next = n->socks;
+	n->socks = cs;
+	curl_multi_assign(n->multi, fd, cs);
+	return 0;
+}
+
+static bool same_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
 
 static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
 {
 	struct notifier *n = userp;
-	struct event_source *src = socketp;
+	struct curl_sock *cs = socketp;
 	uint32_t events = 0;
 
 	if (what == CURL_POLL_REMOVE) {
-		event_source_free(src);
+		if (cs)
+			sock_drop(n, cs);
 		curl_multi_assign(n->multi, fd, NULL);
 		return 0;
 	}
@@ -122,12 +179,14 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, v
 		events |= EPOLLIN;
 	if (what & CURL_POLL_OUT)
 		events |= EPOLLOUT;
-	if (src)
-		return event_source_set_io_events(src, events) < 0 ? -1 : 0;
-	if (event_loop_add_io(n->a->loop, fd, events, on_curl_io, n, &src) < 0)
-		return -1;
-	curl_multi_assign(n->multi, fd, src);
-	return 0;
+	if (cs && !same_file(fd, cs->dup_fd)) {
+		/* curl closed the old socket unannounced and got the same number again */
+		sock_drop(n, cs);
+		cs = NULL;
+	}
+	if (cs)
+		return event_source_set_io_events(cs->src, events) < 0 ? -1 : 0;
+	return sock_add(n, fd, events);
 }
 
 static int curl_timer_cb(CURLM *multi, long timeout_ms, void *userp)
@@ -209,7 +268,8 @@ static void check_done(struct notifier *n)
 
 static int on_curl_io(struct event_source *s, int fd, uint32_t revents, void *userdata)
 {
-	struct notifier *n = userdata;
+	struct curl_sock *cs = userdata;
+	struct notifier *n = cs->n;
 	int flags = 0, running;
 
 	if (revents & EPOLLIN)
@@ -218,7 +278,8 @@ static int on_curl_io(struct event_source *s, int fd, uint32_t revents, void *us
 		flags |= CURL_CSELECT_OUT;
 	if (revents & (EPOLLERR | EPOLLHUP))
 		flags |= CURL_CSELECT_ERR;
-	curl_multi_socket_action(n->multi, fd, flags, &running);
+	/* cs may be dropped inside: do not touch it afterwards */
+	curl_multi_socket_action(n->multi, cs->fd, flags, &running);
 	check_done(n);
 	return 0;
 }
@@ -362,6 +423,8 @@ struct notifier *notifier_free(struct notifier *n)
 	/* curl_multi_cleanup() may still call the socket callback: keep n usable until then. */
 	if (n->multi)
 		curl_multi_cleanup(n->multi);
+	while (n->socks)
+		sock_drop(n, n->socks);
 	event_source_free(n->curl_timer);
 	event_source_free(n->retry_timer);
 	free(n);

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -236,6 +237,7 @@ struct spawn_ctx {
 	char *const *argv;
 	char *const *envp;
 	int in, out;
+	pid_t parent;
 };
 
 static _noreturn_ void child_exec(const struct spawn_ctx *c)
@@ -249,6 +251,9 @@ static _noreturn_ void child_exec(const struct spawn_ctx *c)
 			(void)sigaction(sig, &dfl, NULL);
 	sigemptyset(&none);
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+	/* If aegis dies, so does the hook (no orphan running on without limits). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != c->parent)
+		_exit(126);
 	(void)setsid();
 	if (chdir("/") < 0)
 		_exit(126);
@@ -306,7 +311,12 @@ static int job_spawn(struct script_runner *s, struct script_job *j)
 	if (out < 0)
 		return out;
 	c = (struct spawn_ctx){
-		.path = j->path, .argv = argv, .envp = j->env->envp, .in = in, .out = out
+		.path = j->path,
+		.argv = argv,
+		.envp = j->env->envp,
+		.in = in,
+		.out = out,
+		.parent = getpid(),
 	};
 	pid = syscall(SYS_clone3, &args, sizeof(args));
 	if (pid < 0)

@@ -29,7 +29,21 @@
  * AEGIS_<NAME> (values raw; newlines kept), and AEGIS_KIND (the kind above).
  * script-exit entries add AEGIS_SCRIPT, AEGIS_SCRIPT_PID, AEGIS_SCRIPT_STATUS
  * ("exited 0", "killed SIGTERM"...), AEGIS_SCRIPT_TIMED_OUT (0/1).
- * kill/kill-refused add AEGIS_KILL_RESULT ("killed", "refused: ...").
+ * kill/kill-refused add AEGIS_KILL_RESULT: "killed" (SIGKILL through a pidfd
+ * verified against the record's (pid, start time)), "killed in kernel" (the
+ * connect was refused with EPERM under a kill rule and the process was gone:
+ * bpf_send_signal() in the cgroup hook got it), or "refused: <why>" (PID 1,
+ * aegis itself, a hook script or anything in a hook's session, PID reused,
+ * start time unknown). Refusals are rate-limited (20 per 10 s).
+ *
+ * global.json_log gets one JSON line per logged record (record_to_json()),
+ * each with a single write(); "-" is stdout, best used with `aegis run
+ * --quiet`, since the per-connection trace shares that stream. Reopened on
+ * every actions_set_config() (log rotation: rename, then reload).
+ *
+ * Hook scripts never trigger SIGCHLD (clone3 with exit_signal 0): the
+ * manager must not reap them (no waitpid(-1, __WALL)); they are reaped here
+ * through their pidfds.
  */
 #pragma once
 

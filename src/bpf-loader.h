@@ -43,7 +43,7 @@ const char *bpf_source_to_string(enum bpf_source s); /* "exec", "connect", "udp-
 const char *attach_mode_to_string(enum attach_mode m); /* "tracepoint", "tp_btf", "fentry" */
 
 struct bpf_loader_opts {
-	uint64_t ringbuf_size; /* bytes, power of two >= page size; 0 = built-in 8 MiB */
+	uint64_t ringbuf_size; /* bytes, power of two >= page size; 0 = the BPF object's built-in size */
 	uint64_t dedup_ns; /* in-kernel dedup window; 0 disables */
 	bool force_tracepoints; /* skip probing, use the baseline */
 };

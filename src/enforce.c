@@ -238,9 +238,25 @@ static int ensure_bpffs(void)
 	return 0;
 }
 
+/*
+ * Where pinned enforcement lives: AEGIS_BPFFS_DIR, or $AEGIS_BPFFS_DIR when
+ * it names a directory directly under /sys/fs/bpf/ (tests running several
+ * daemons side by side keep their pins apart with it).
+ */
+static const char *pin_dir(void)
+{
+	const char *d = getenv("AEGIS_BPFFS_DIR");
+
+	if (d && strneq(d, BPFFS_ROOT "/", strlen(BPFFS_ROOT "/")) &&
+	    d[strlen(BPFFS_ROOT "/")] != 0 && !strchr(d + strlen(BPFFS_ROOT "/"), '/') &&
+	    !strstr(d, ".."))
+		return d;
+	return AEGIS_BPFFS_DIR;
+}
+
 static int pin_path(char *buf, size_t size, const char *name)
 {
-	int n = snprintf(buf, size, "%s/%s", AEGIS_BPFFS_DIR, name);
+	int n = snprintf(buf, size, "%s/%s", pin_dir(), name);
 
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
@@ -265,13 +281,13 @@ int enforce_detach_pinned(void)
 			n++;
 		safe_close(fd);
 	}
-	d = opendir(AEGIS_BPFFS_DIR);
+	d = opendir(pin_dir());
 	if (!d)
 		return errno == ENOENT ? n : -errno;
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.')
 			(void)unlinkat(dirfd(d), de->d_name, 0);
-	if (rmdir(AEGIS_BPFFS_DIR) < 0)
+	if (rmdir(pin_dir()) < 0)
 		return -errno;
 	return n;
 }
@@ -287,7 +303,7 @@ static bool have_pins(void)
 /* Anything pinned at all (links, or only maps of a run that never attached)? */
 static bool have_pin_dir(void)
 {
-	return access(AEGIS_BPFFS_DIR, F_OK) == 0;
+	return access(pin_dir(), F_OK) == 0;
 }
 
 static int set_map_pins(struct enforce *e)
@@ -975,8 +991,8 @@ static int enforce_start(struct enforce *e, const struct config *c)
 		r = ensure_bpffs();
 		if (r < 0)
 			return log_error_errno(r, "Failed to mount bpffs on " BPFFS_ROOT ": %m");
-		if (mkdir(AEGIS_BPFFS_DIR, 0700) < 0 && errno != EEXIST)
-			return log_error_errno(errno, "Failed to create " AEGIS_BPFFS_DIR ": %m");
+		if (mkdir(pin_dir(), 0700) < 0 && errno != EEXIST)
+			return log_error_errno(errno, "Failed to create %s: %m", pin_dir());
 	}
 	r = load(e);
 	if (r < 0 && e->persist && have_pin_dir()) {
@@ -985,7 +1001,7 @@ static int enforce_start(struct enforce *e, const struct config *c)
 				  "Pinned enforcement maps are not reusable (%m), replacing them");
 		aegis_enforce__destroy(TAKE_PTR(e->skel));
 		(void)enforce_detach_pinned();
-		(void)mkdir(AEGIS_BPFFS_DIR, 0700);
+		(void)mkdir(pin_dir(), 0700);
 		r = load(e);
 	}
 	if (r < 0)

@@ -17,7 +17,8 @@
  * Fail mode. Default (fail-open): nothing is pinned, the links live in this
  * process's fds, so enforcement ends when the daemon exits, also on a crash
  * or kill -9. global.enforce_persist = true (fail-closed): links and maps are
- * pinned under AEGIS_BPFFS_DIR (bpffs is mounted on /sys/fs/bpf when needed);
+ * pinned under AEGIS_BPFFS_DIR (bpffs is mounted on /sys/fs/bpf when needed;
+ * $AEGIS_BPFFS_DIR=/sys/fs/bpf/NAME overrides it, for tests);
  * they survive the daemon, and the next enforce_new() adopts them: it reuses
  * the pinned maps, swaps its freshly loaded programs into the pinned links
  * (BPF_LINK_UPDATE: still one attachment per hook) and re-populates the

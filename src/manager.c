@@ -506,6 +506,7 @@ static void on_resolved(const char *host, const struct cidr *addrs, size_t n, co
 static int manager_apply_config(struct manager *m, struct config *c)
 {
 	struct policy *p = NULL;
+	uint64_t t0 = now_usec(CLOCK_MONOTONIC), t1;
 	int r;
 
 	r = policy_new(c, &p);
@@ -521,8 +522,12 @@ static int manager_apply_config(struct manager *m, struct config *c)
 			return log_error_errno(r, "Failed to apply the actions settings: %m");
 		}
 	}
+	t1 = now_usec(CLOCK_MONOTONIC);
+	m->apply_policy_usec = t1 - t0;
+	m->apply_enforce_usec = 0;
 	if (m->enforce) {
 		r = enforce_apply(m->enforce, c);
+		m->apply_enforce_usec = now_usec(CLOCK_MONOTONIC) - t1;
 		if (r < 0) {
 			if (m->actions)
 				(void)actions_set_config(m->actions, m->config);
@@ -549,6 +554,7 @@ int manager_reload(struct manager *m, struct strbuf *msg)
 {
 	const char *path = config_path(m);
 	struct config *c = NULL;
+	uint64_t t0 = now_usec(CLOCK_MONOTONIC), t_load;
 	int r;
 
 	(void)sd_notify(0, "RELOADING=1");
@@ -569,6 +575,7 @@ int manager_reload(struct manager *m, struct strbuf *msg)
 				      strerror(-r));
 		goto out;
 	}
+	t_load = now_usec(CLOCK_MONOTONIC) - t0;
 	if (m->config && (c->global.ringbuf_size != m->config->global.ringbuf_size ||
 			  c->global.kernel_dedup != m->config->global.kernel_dedup))
 		log_notice("ringbuf_size and kernel_dedup take effect at the next start");
@@ -580,7 +587,11 @@ int manager_reload(struct manager *m, struct strbuf *msg)
 				      strerror(-r));
 		goto out;
 	}
-	log_info("Reloaded %s", path);
+	/* the phases, so a slow reload shows where its time goes */
+	log_info("Reloaded %s in %" PRIu64 " ms (load %" PRIu64 ", policy %" PRIu64
+		 ", enforcement %" PRIu64 ")",
+		 path, (now_usec(CLOCK_MONOTONIC) - t0 + 500) / 1000, (t_load + 500) / 1000,
+		 (m->apply_policy_usec + 500) / 1000, (m->apply_enforce_usec + 500) / 1000);
 	if (msg)
 		strbuf_printf(msg, "reloaded %s", path);
 out:

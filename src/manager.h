@@ -41,7 +41,7 @@ struct proc_cache;
 struct record;
 struct ring_buffer;
 
-#define MANAGER_DEFAULT_RINGBUF_SIZE (8ULL << 20)
+#define MANAGER_DEFAULT_RINGBUF_SIZE (2ULL << 20)
 #define MANAGER_DEFAULT_KERNEL_DEDUP_SEC 60
 /* Ring buffer poll period bounds (wakeups are batched in the kernel). */
 #define MANAGER_POLL_MIN_USEC (10ULL * 1000)
@@ -107,6 +107,7 @@ struct manager {
 	struct actions *actions; /* log/notify/script/kill on the loop */
 	struct enforce *enforce; /* cgroup programs + policy maps (block, kill) */
 	uint64_t detent_last; /* CLOCK_MONOTONIC of the last detent expiry */
+	uint64_t apply_policy_usec, apply_enforce_usec; /* last manager_apply_config() phases */
 	bool trace_stdout; /* per-connection lines on stdout (off when stdout is the journal) */
 	struct control *control; /* status/events/reload socket (manager-control.c) */
 };

@@ -16,6 +16,10 @@ ENF_DRIVER=${AEGIS_ENFORCE_DRIVER:-}
 BLOCK_PY=/usr/bin/python3.11
 [ -x "$BLOCK_PY" ] || BLOCK_PY=$(readlink -f /usr/bin/python3)
 
+# Pins of this test only (enforce.c honours $AEGIS_BPFFS_DIR under /sys/fs/bpf/):
+# daemons of other test suites running meanwhile neither adopt nor remove them.
+export AEGIS_BPFFS_DIR=/sys/fs/bpf/aegis-test-$$
+
 _enf_cleanup() {
 	# never leave pinned enforcement behind
 	if [ -n "$ENF_DRIVER" ]; then
@@ -23,7 +27,7 @@ _enf_cleanup() {
 	else
 		timeout 10 "$AEGIS_BIN" run --detach-enforcement >/dev/null 2>&1 || true
 	fi
-	rm -rf /sys/fs/bpf/aegis 2>/dev/null || true
+	rm -rf "$AEGIS_BPFFS_DIR" 2>/dev/null || true
 }
 # set +e: under set -e the "(exit rc)" that hands the status to _cleanup would end the trap
 trap '_enf_rc=$?; set +e; _enf_cleanup; (exit $_enf_rc); _cleanup' EXIT
@@ -129,15 +133,37 @@ expect() {
 	ok "$* -> $got"
 }
 
-# Number of enforce programs attached to the cgroup-v2 root (connect4 only),
-# beyond those other aegis instances on this host had attached when the test
-# started (other test suites may run a daemon with block rules meanwhile).
-_n_attached_raw() {
-	bpftool cgroup show "$CGROOT" 2>/dev/null | grep -c 'enf_connect4' || true
+# Attachments are counted by program id, so that daemons of other test
+# suites running at the same time (with block rules of their own) do not
+# count: my_ids lists the BPF programs the daemon holds (its fds), n_attached
+# counts how often those (or the given ids) are attached to the root's
+# connect4 hook.
+_attached_connect4_ids() {
+	bpftool -j cgroup show "$CGROOT" 2>/dev/null | jq -r '.[] | select(.name == "enf_connect4") | .id'
 }
-ENF_BASE=$(_n_attached_raw)
+my_ids() {
+	grep -h '^prog_id:' /proc/"$AEGIS_PID"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u
+}
+# my_connect4_id: the id of the daemon's attached connect4 program (empty if none).
+my_connect4_id() {
+	local a i
+	for a in $(_attached_connect4_ids); do
+		for i in $(my_ids); do
+			[ "$a" = "$i" ] && echo "$a" && return 0
+		done
+	done
+	return 0
+}
+# n_attached [ID...]: attachments of these program ids (default: the running daemon's).
 n_attached() {
-	echo $(($(_n_attached_raw) - ENF_BASE))
+	local ids a i n=0
+	if [ $# -gt 0 ]; then ids="$*"; else ids=$(my_ids); fi
+	for a in $(_attached_connect4_ids); do
+		for i in $ids; do
+			[ "$a" = "$i" ] && n=$((n + 1))
+		done
+	done
+	echo $n
 }
 
 # enf_start [attach-later]: the daemon (or the driver), enforcement attached

@@ -140,3 +140,27 @@ max=$(sort -n "$T/conc/seen" | tail -1)
 [ "$max" -le 3 ] || fail "$max hooks ran at once, cap is 3"
 [ "$max" -ge 2 ] || fail "hooks never ran concurrently (max $max): the cap is not exercised"
 ok "500 violations: 500 hooks, at most $max at once (cap 3)"
+stop_aegis || true
+
+# --- the pending queue is bounded: 100 violations, 3 running, 10 waiting --------
+rm -f "$T/etc/scripts/"*
+install_script 10-slow <<'SH'
+#!/bin/sh
+sleep 1
+echo "$AEGIS_DPT" >>@T@/slow-runs
+SH
+sed -i 's|^script_max = .*|script_max = 3\nscript_queue_max = 10|' "$T/etc/aegis.toml"
+start_aegis
+client_many 23900 100
+wait "$CLIENT_PID"
+wait_records 100 ".dpt >= 23900 and .dpt < 24000 and .outcome == \"violation\"" 15 ||
+	fail "records delayed by a full hook queue"
+st=$("$AEGIS_BIN" status --json) || fail "aegis status failed"
+dropped=$(jq '.. | objects | select(has("scripts_dropped")) | .scripts_dropped' <<<"$st" | head -1)
+[ "$dropped" = 87 ] || fail "scripts_dropped = $dropped, expected 87 (100 - 3 running - 10 queued)"
+{ cat "$T/aegis.err"; journalctl -o cat SYSLOG_IDENTIFIER=aegis 2>/dev/null; } |
+	grep "Hook script queue full" >/dev/null || fail "hook queue overflow not logged"
+wait_for 20 bash -c "[ \$(wc -l <'$T/slow-runs' 2>/dev/null || echo 0) -ge 13 ]" || fail "queued hooks did not run"
+sleep 1.5
+[ "$(wc -l <"$T/slow-runs")" = 13 ] || fail "$(wc -l <"$T/slow-runs") hooks ran, expected 13"
+ok "hook queue bounded: 3 running + 10 queued ran, 87 dropped (counted, logged)"

@@ -90,10 +90,11 @@ if [ -z "$ENF_DRIVER" ]; then
 	ok "blocked connects are recorded with result EPERM and action block"
 fi
 
-# multi-attach: exactly one set of our programs, and nothing else displaced
+# exactly one attachment of the daemon's program
 [ "$(n_attached)" = 1 ] || fail "$(n_attached) enf_connect4 programs attached"
+ID=$(my_connect4_id)
 
 stop_aegis || true
-[ "$(n_attached)" = 0 ] || fail "enforcement still attached after the daemon stopped"
+[ "$(n_attached "$ID")" = 0 ] || fail "enforcement still attached after the daemon stopped"
 expect OK blockme-py tcp 4 127.0.0.1 24102
 ok "enforcement ends with the daemon"

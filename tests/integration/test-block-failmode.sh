@@ -3,7 +3,9 @@
 # Fail mode. Default: kill -9 of the daemon ends enforcement (links die with
 # its fds). enforce_persist = true: enforcement survives kill -9 (pinned in
 # bpffs), a restarted daemon adopts the pinned links (one attachment, not
-# two), and --detach-enforcement removes it cleanly.
+# two), and --detach-enforcement removes it cleanly. Attachments are counted
+# by program id (block-lib.sh), pins live in this test's own
+# $AEGIS_BPFFS_DIR.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/block-lib.sh"
 
@@ -33,16 +35,22 @@ detach() {
 	fi
 }
 
+kill9() {
+	kill -9 "$AEGIS_PID"
+	wait "$AEGIS_PID" 2>/dev/null || true
+}
+
 start_server tcp,4,127.0.0.1,24301 tcp,4,127.0.0.1,24302
 
 # --- default: fail-open
 config false
 enf_start
 expect EPERM blockme-py tcp 4 127.0.0.1 24302
-[ ! -e /sys/fs/bpf/aegis ] || fail "default mode pinned something in /sys/fs/bpf/aegis"
-kill -9 "$AEGIS_PID"
-wait "$AEGIS_PID" 2>/dev/null || true
-wait_for 5 test "$(n_attached)" = 0 || fail "programs still attached after kill -9 (default mode)"
+ID=$(my_connect4_id)
+[ -n "$ID" ] || fail "no attached program of the daemon found"
+[ ! -e "$AEGIS_BPFFS_DIR" ] || fail "default mode pinned something in $AEGIS_BPFFS_DIR"
+kill9
+wait_for 5 test "$(n_attached "$ID")" = 0 || fail "program $ID still attached after kill -9 (default mode)"
 expect OK blockme-py tcp 4 127.0.0.1 24302
 ok "default mode: kill -9 ends enforcement"
 
@@ -50,18 +58,22 @@ ok "default mode: kill -9 ends enforcement"
 config true
 enf_start
 expect EPERM blockme-py tcp 4 127.0.0.1 24302
-[ -e /sys/fs/bpf/aegis/link_connect4 ] || fail "persist mode: no pinned link"
-kill -9 "$AEGIS_PID"
-wait "$AEGIS_PID" 2>/dev/null || true
+ID1=$(my_connect4_id)
+[ -e "$AEGIS_BPFFS_DIR/link_connect4" ] || fail "persist mode: no pinned link"
+kill9
 sleep 0.2
-[ "$(n_attached)" = 1 ] || fail "persist mode: $(n_attached) programs attached after kill -9"
+[ "$(n_attached "$ID1")" = 1 ] || fail "persist mode: program $ID1 attached $(n_attached "$ID1") times after kill -9"
 expect EPERM blockme-py tcp 4 127.0.0.1 24302
 expect OK blockme-py tcp 4 127.0.0.1 24301
 ok "persist mode: enforcement survives kill -9"
 
-# restart: adopts, does not attach a second time
+# restart: adopts (its program replaces the old one in the pinned link), no second attach
 enf_start
-[ "$(n_attached)" = 1 ] || fail "restarted daemon: $(n_attached) enf_connect4 programs attached (expected 1)"
+ID2=$(my_connect4_id)
+[ "$(n_attached "$ID2")" = 1 ] || fail "restarted daemon: its program is attached $(n_attached "$ID2") times"
+[ "$(n_attached "$ID1")" = 0 ] || fail "restarted daemon: the old program $ID1 is still attached (two sets)"
+[ "$(bpftool -j link show pinned "$AEGIS_BPFFS_DIR/link_connect4" | jq .prog_id)" = "$ID2" ] ||
+	fail "the pinned link does not run the restarted daemon's program"
 enf_log | grep -q "Enforcement adopted" || fail "restarted daemon did not report adopted links: $(enf_log | tail -5)"
 if [ -n "$ENF_DRIVER" ]; then
 	grep -q "adopted=1" "$T/aegis.out" || fail "status does not say adopted"
@@ -87,25 +99,27 @@ ok "reload after adoption applies"
 
 # kill -9 again, then a start with enforce_persist = false replaces the
 # pinned enforcement by a plain (fail-open) one: still one attachment
-kill -9 "$AEGIS_PID"
-wait "$AEGIS_PID" 2>/dev/null || true
+kill9
 config false
 enf_start
-[ "$(n_attached)" = 1 ] || fail "persist -> default: $(n_attached) program sets attached"
-[ ! -e /sys/fs/bpf/aegis ] || fail "persist -> default: pins left in /sys/fs/bpf/aegis"
+ID3=$(my_connect4_id)
+[ "$(n_attached "$ID2")" = 0 ] || fail "persist -> default: the pinned program is still attached"
+[ "$(n_attached "$ID3")" = 1 ] || fail "persist -> default: $(n_attached "$ID3") attachments"
+[ ! -e "$AEGIS_BPFFS_DIR" ] || fail "persist -> default: pins left in $AEGIS_BPFFS_DIR"
 expect EPERM blockme-py tcp 4 127.0.0.1 24302
 stop_aegis || true
-[ "$(n_attached)" = 0 ] || fail "persist -> default: still attached after stop"
+[ "$(n_attached "$ID3")" = 0 ] || fail "persist -> default: still attached after stop"
 ok "a start without enforce_persist removes pinned enforcement"
 
 # persist again; a clean stop keeps pinned enforcement; --detach-enforcement removes it
 config true
 enf_start
 expect EPERM blockme-py tcp 4 127.0.0.1 24302
+ID4=$(my_connect4_id)
 stop_aegis || true
-[ "$(n_attached)" = 1 ] || fail "persist mode: stop detached the programs"
+[ "$(n_attached "$ID4")" = 1 ] || fail "persist mode: stop detached the programs"
 detach >"$T/detach.out" 2>&1 || fail "detach failed: $(cat "$T/detach.out")"
-[ "$(n_attached)" = 0 ] || fail "still attached after --detach-enforcement"
-[ ! -e /sys/fs/bpf/aegis ] || fail "/sys/fs/bpf/aegis left behind"
+[ "$(n_attached "$ID4")" = 0 ] || fail "still attached after --detach-enforcement"
+[ ! -e "$AEGIS_BPFFS_DIR" ] || fail "$AEGIS_BPFFS_DIR left behind"
 expect OK blockme-py tcp 4 127.0.0.1 24302
 ok "--detach-enforcement removes pinned enforcement"

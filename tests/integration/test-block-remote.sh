@@ -16,7 +16,11 @@ blocked_exe nolocal-py
 unshare -n sleep 600 &
 NSPID=$!
 bg_track $NSPID
-sleep 0.2
+# never configure anything before the new namespace exists (it would be the host's)
+_in_new_netns() {
+	[ "$(readlink "/proc/$NSPID/ns/net")" != "$(readlink /proc/self/ns/net)" ]
+}
+wait_for 10 _in_new_netns || fail "network namespace not created"
 ns() { nsenter -t "$NSPID" -n "$@"; }
 ns ip link set lo up
 # on lo: the "dummy" module is not always there; what matters is that these
