@@ -46,7 +46,7 @@ const char *attach_mode_to_string(enum attach_mode m)
 	return m < _ATTACH_MODE_MAX ? mode_names[m] : NULL;
 }
 
-static int libbpf_line(int level, const char *fmt, ...)
+static _printf_(2, 3) int libbpf_line(int level, const char *fmt, ...)
 {
 	va_list ap;
 	int r;
@@ -58,7 +58,7 @@ static int libbpf_line(int level, const char *fmt, ...)
 }
 
 /* libbpf prints whole verifier logs as one message: pass them on line by line. */
-static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+static _printf_(2, 0) int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	static char buf[65536];
 	char *line, *save = NULL;

@@ -48,4 +48,4 @@ int log_internalv(int level, int err, const char *file, int line, const char *fu
 
 /* libbpf print callback: demotes libbpf's messages one level (xdp-tools). */
 struct libbpf_print_fn_args;
-int log_libbpf_print(int level, const char *fmt, va_list ap);
+int log_libbpf_print(int level, const char *fmt, va_list ap) _printf_(2, 0);

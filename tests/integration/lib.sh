@@ -92,6 +92,23 @@ wait_for() {
 	done
 }
 
+# For wait_for (which re-runs its command; a "$(...)" argument would be
+# evaluated only once, before the first try):
+# output_is EXPECTED CMD...: CMD prints exactly EXPECTED.
+output_is() {
+	local want=$1
+	shift
+	[ "$("$@" 2>/dev/null)" = "$want" ]
+}
+
+# output_ge N CMD...: CMD prints a number >= N.
+output_ge() {
+	local n=$1 v
+	shift
+	v=$("$@" 2>/dev/null || true)
+	[ "${v:-0}" -ge "$n" ]
+}
+
 # Start a private journald (volatile storage under our /run).
 start_journald() {
 	/lib/systemd/systemd-journald >"$T/journald.log" 2>&1 &

@@ -17,6 +17,7 @@ if ! command -v ansible-playbook >/dev/null; then
 fi
 
 PORT=25100
+AEGIS_BIN=$(realpath "$AEGIS_BIN") # ansible runs modules from another directory
 export AEGIS_CONTROL_SOCKET=/run/aegis/aegis.sock
 export ANSIBLE_LOCAL_TEMP="$T/ansible/local" ANSIBLE_REMOTE_TEMP="$T/ansible/remote"
 export ANSIBLE_NOCOLOR=1 ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_HOST_KEY_CHECKING=0

@@ -50,7 +50,7 @@ ID=$(my_connect4_id)
 [ -n "$ID" ] || fail "no attached program of the daemon found"
 [ ! -e "$AEGIS_BPFFS_DIR" ] || fail "default mode pinned something in $AEGIS_BPFFS_DIR"
 kill9
-wait_for 5 test "$(n_attached "$ID")" = 0 || fail "program $ID still attached after kill -9 (default mode)"
+wait_for 5 output_is 0 n_attached "$ID" || fail "program $ID still attached after kill -9 (default mode)"
 expect OK blockme-py tcp 4 127.0.0.1 24302
 ok "default mode: kill -9 ends enforcement"
 
@@ -93,7 +93,7 @@ ports = ["24302"]
 actions = ["block"]
 EOF2
 enf_reload
-wait_for 5 test "$(try blockme-py tcp 4 127.0.0.1 24302)" = OK || fail "reload after adoption did not apply"
+wait_for 5 output_is OK try blockme-py tcp 4 127.0.0.1 24302 || fail "reload after adoption did not apply"
 expect EPERM blockme-py tcp 4 127.0.0.1 24301
 ok "reload after adoption applies"
 

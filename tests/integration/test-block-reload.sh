@@ -68,12 +68,12 @@ ports = ["24401"]
 actions = ["log"]
 EOF2
 enf_reload
-wait_for 5 test "$(try blockme-py tcp 4 127.0.0.1 24402)" = OK || fail "reload did not unblock"
+wait_for 5 output_is OK try blockme-py tcp 4 127.0.0.1 24402 || fail "reload did not unblock"
 ok "reload removing the rule unblocks"
 
 policy_a
 enf_reload
-wait_for 5 test "$(try blockme-py tcp 4 127.0.0.1 24402)" = EPERM || fail "reload did not block again"
+wait_for 5 output_is EPERM try blockme-py tcp 4 127.0.0.1 24402 || fail "reload did not block again"
 ok "reload adding the rule blocks"
 
 # broken file: the reload fails, the old policy keeps blocking

@@ -57,7 +57,8 @@ actions = ["block"]
 EOF2
 
 rm -f "$T/server.ready"
-ns "$BLOCK_PY" "$T/server.py" "$T" tcp,4,10.99.0.2,24601 tcp,4,10.99.0.2,24602 \
+# nsenter execs the server itself, so $! is the server (tracked for cleanup)
+nsenter -t "$NSPID" -n "$BLOCK_PY" "$T/server.py" "$T" tcp,4,10.99.0.2,24601 tcp,4,10.99.0.2,24602 \
 	tcp,4,10.99.0.2,24603 tcp,4,10.99.0.3,24606 tcp,4,10.99.0.2,24604 tcp,4,10.99.0.2,24608 \
 	tcp,6,fd00:99::2,24601 tcp,6,fd00:99::2,24602 udp,4,10.99.0.2,24602 \
 	udp,6,fd00:99::2,24602 tcp,4,127.0.0.1,24607 >"$T/server.log" 2>&1 &

@@ -12,6 +12,7 @@
 blocked_exe unconf-py
 blocked_exe known-py
 blocked_exe wl-py
+blocked_exe trigger-py
 
 write_config <<'EOF2'
 [global]
@@ -29,6 +30,12 @@ write_dropin 50-known.toml <<'EOF2'
 [[app]]
 exe = "known-py"
 actions = ["log"]
+
+# its violations run the hook script below (a child of the daemon)
+[[app]]
+exe = "trigger-py"
+ports = ["1"]
+actions = ["script"]
 
 # a cmdline app that never matches: unconf-py stays unconfigured (its
 # verdict says "no cmdline app", then the kernel finds no other app)
@@ -50,12 +57,21 @@ expect OK wl-py tcp 4 127.0.0.1 24801
 
 if [ -n "$ENF_DRIVER" ]; then
 	kill -USR2 "$AEGIS_PID"
-	wait_for 10 test -s "$T/child.out" || fail "spawned child did not report"
-	[ "$(cat "$T/child.out")" = OK ] || fail "child of aegis was blocked: $(cat "$T/child.out")"
-	ok "a child of aegis (like a hook script) inherits the exemption"
+else
+	# a hook script runs the unconfigured program: exempt as a child of aegis
+	cat >"$T/etc/scripts/50-connect" <<EOF2
+#!/bin/sh
+exec "$T/unconf-py" "$T/client.py" tcp 4 127.0.0.1 24801 >"$T/child.out" 2>&1
+EOF2
+	chmod 0755 "$T/etc/scripts/50-connect"
+	try trigger-py tcp 4 127.0.0.1 24801 >/dev/null
 fi
+wait_for 10 test -s "$T/child.out" || fail "the child of aegis did not report"
+[ "$(cat "$T/child.out")" = OK ] || fail "child of aegis was blocked: $(cat "$T/child.out")"
+ok "a child of aegis (hook script) inherits the exemption"
 sleep 0.2
-[ "$(server_count tcp 4 24801)" = $([ -n "$ENF_DRIVER" ] && echo 3 || echo 2) ] ||
+# known-py, wl-py, the child of aegis, and (daemon) trigger-py: its violation only runs the script
+[ "$(server_count tcp 4 24801)" = $([ -n "$ENF_DRIVER" ] && echo 3 || echo 4) ] ||
 	fail "server saw $(server_count tcp 4 24801) connections"
 [ "$(server_count udp 6 24801)" = 0 ] || fail "server saw a datagram from the unconfigured program"
 ok "server saw only the allowed connections"

@@ -94,7 +94,7 @@ EOF
 check 0 -c "$ETC/aegis.toml" --dump
 echo "$OUT" | grep -A6 '^exe = "telegraf"' | grep -q '^actions = \["log", "notify", "kill"\]' ||
 	fail "override not applied: $OUT"
-echo "$OUT" | grep -A6 '^exe = "telegraf"' | grep -q '^remotes = \["influxdb.example.com:8086"' ||
+echo "$OUT" | grep -A6 '^exe = "telegraf"' | grep -q '^remotes = \["10.0.0.0/8:8086"' ||
 	fail "remotes not inherited: $OUT"
 rm "$ETC/aegis.d/zz-telegraf.toml"
 ok "zz- drop-in overrides field by field"

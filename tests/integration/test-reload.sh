@@ -68,7 +68,7 @@ ok "still reporting after the failed reload"
 cp "$T/good.toml" "$T/etc/aegis.toml"
 rm -f "$T/etc/aegis.d/zz-bad.toml"
 kill -HUP "$AEGIS_PID"
-wait_for 10 test "$(grep -c "Reloaded $T/etc/aegis.toml" "$T/aegis.err")" -ge 2 ||
+wait_for 10 output_ge 2 grep -c "Reloaded $T/etc/aegis.toml" "$T/aegis.err" ||
 	fail "second valid reload not logged"
 ok "fixed config reloaded"
 

@@ -34,7 +34,7 @@ ok "WATCHDOG=1 x$n in ~1 s (every <= 150 ms)"
 
 kill -HUP "$AEGIS_PID"
 wait_for 10 grep -q "RELOADING=1" "$T/notify.log" || fail "no RELOADING=1 on SIGHUP"
-wait_for 10 test "$(grep -c 'READY=1' "$T/notify.log")" -ge 2 || fail "no READY=1 after the reload"
+wait_for 10 output_ge 2 grep -c 'READY=1' "$T/notify.log" || fail "no READY=1 after the reload"
 grep -n "RELOADING=1\|READY=1" "$T/notify.log" | tail -2 | head -1 | grep -q RELOADING ||
 	fail "RELOADING=1 not followed by READY=1: $(grep -v WATCHDOG "$T/notify.log")"
 ok "RELOADING=1 then READY=1 around SIGHUP"
