@@ -107,7 +107,6 @@ start_server() {
 	rm -f "$T/server.ready"
 	"$BLOCK_PY" "$T/server.py" "$T" "$@" >"$T/server.log" 2>&1 &
 	bg_track $!
-	SERVER_PID=$!
 	wait_for 10 test -e "$T/server.ready" || fail "server did not start: $(cat "$T/server.log")"
 }
 
