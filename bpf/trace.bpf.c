@@ -385,6 +385,18 @@ int BPF_PROG(btf_exit, struct task_struct *p)
 
 /* ---- connect / UDP send / listen: tracepoint variants (enter stashes, exit emits) ---- */
 
+/*
+ * fast: the _fast program variants, loaded where bpf_rdonly_cast() exists
+ * (common.bpf.h); a compile-time constant in each program.
+ */
+static __always_inline int fd_inet_sock(int fd, bool known_socket, bool fast,
+					struct inet_sock_ref *ret)
+{
+	if (fast)
+		return current_fd_inet_sock_fast(fd, known_socket, ret);
+	return current_fd_inet_sock(fd, known_socket, ret);
+}
+
 static __always_inline int stash(__u8 kind, const struct inet_sock_ref *ref,
 				 const struct endpoint *dst, __u32 suppressed)
 {
@@ -401,7 +413,7 @@ static __always_inline int stash(__u8 kind, const struct inet_sock_ref *ref,
 	return 0;
 }
 
-static __always_inline int connect_enter(int fd, const void *uaddr, __u32 addrlen)
+static __always_inline int connect_enter(int fd, const void *uaddr, __u32 addrlen, bool fast)
 {
 	struct inet_sock_ref ref;
 	struct endpoint dst;
@@ -409,7 +421,7 @@ static __always_inline int connect_enter(int fd, const void *uaddr, __u32 addrle
 
 	if (endpoint_from_sockaddr(&dst, uaddr, addrlen, true) < 0)
 		return 0;
-	if (current_fd_inet_sock(fd, /* known_socket= */ false, &ref) < 0)
+	if (fd_inet_sock(fd, /* known_socket= */ false, fast, &ref) < 0)
 		return 0;
 	if (dedup_fold(ref.proto, AEGIS_DIR_OUT, &dst, &suppressed))
 		return 0;
@@ -417,7 +429,7 @@ static __always_inline int connect_enter(int fd, const void *uaddr, __u32 addrle
 }
 
 /* Unconnected-socket sends: one record per (socket, destination), then process dedup. */
-static __always_inline int send_enter(int fd, const void *uaddr, __u32 addrlen)
+static __always_inline int send_enter(int fd, const void *uaddr, __u32 addrlen, bool fast)
 {
 	struct inet_sock_ref ref;
 	struct sock_dst_key k = {};
@@ -427,11 +439,13 @@ static __always_inline int send_enter(int fd, const void *uaddr, __u32 addrlen)
 
 	if (!uaddr || endpoint_from_sockaddr(&k.dst, uaddr, addrlen, true) < 0)
 		return 0;
-	if (current_fd_inet_sock(fd, /* known_socket= */ false, &ref) < 0 ||
-	    ref.proto != IPPROTO_UDP)
+	if (fd_inet_sock(fd, /* known_socket= */ false, fast, &ref) < 0 || ref.proto != IPPROTO_UDP)
 		return 0;
 	inode = ref.inode;
-	k.ino = BPF_CORE_READ(inode, i_ino);
+	if (fast)
+		k.ino = inode->i_ino;
+	else
+		k.ino = BPF_CORE_READ(inode, i_ino);
 	if (bpf_map_lookup_elem(&udp_seen, &k))
 		return 0;
 	bpf_map_update_elem(&udp_seen, &k, &one, BPF_ANY);
@@ -440,13 +454,13 @@ static __always_inline int send_enter(int fd, const void *uaddr, __u32 addrlen)
 	return stash(PEND_SEND, &ref, &k.dst, suppressed);
 }
 
-static __always_inline int sendmsg_enter(int fd, const struct user_msghdr *umsg)
+static __always_inline int sendmsg_enter(int fd, const struct user_msghdr *umsg, bool fast)
 {
 	struct user_msghdr m;
 
 	if (!umsg || bpf_probe_read_user(&m, sizeof(m), umsg) < 0)
 		return 0;
-	return send_enter(fd, m.msg_name, m.msg_namelen);
+	return send_enter(fd, m.msg_name, m.msg_namelen, fast);
 }
 
 static __always_inline int listen_enter(int fd)
@@ -502,7 +516,13 @@ end:
 SEC("tracepoint/syscalls/sys_enter_connect")
 int tp_connect_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return connect_enter(ctx->args[0], (const void *)ctx->args[1], ctx->args[2]);
+	return connect_enter(ctx->args[0], (const void *)ctx->args[1], ctx->args[2], false);
+}
+
+SEC("tracepoint/syscalls/sys_enter_connect")
+int tp_connect_enter_fast(struct trace_event_raw_sys_enter *ctx)
+{
+	return connect_enter(ctx->args[0], (const void *)ctx->args[1], ctx->args[2], true);
 }
 
 SEC("tracepoint/syscalls/sys_exit_connect")
@@ -514,7 +534,13 @@ int tp_connect_exit(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_sendto")
 int tp_sendto_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return send_enter(ctx->args[0], (const void *)ctx->args[4], ctx->args[5]);
+	return send_enter(ctx->args[0], (const void *)ctx->args[4], ctx->args[5], false);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendto")
+int tp_sendto_enter_fast(struct trace_event_raw_sys_enter *ctx)
+{
+	return send_enter(ctx->args[0], (const void *)ctx->args[4], ctx->args[5], true);
 }
 
 SEC("tracepoint/syscalls/sys_exit_sendto")
@@ -526,7 +552,13 @@ int tp_sendto_exit(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
 int tp_sendmsg_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return sendmsg_enter(ctx->args[0], (const struct user_msghdr *)ctx->args[1]);
+	return sendmsg_enter(ctx->args[0], (const struct user_msghdr *)ctx->args[1], false);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmsg")
+int tp_sendmsg_enter_fast(struct trace_event_raw_sys_enter *ctx)
+{
+	return sendmsg_enter(ctx->args[0], (const struct user_msghdr *)ctx->args[1], true);
 }
 
 SEC("tracepoint/syscalls/sys_exit_sendmsg")
@@ -541,7 +573,15 @@ int tp_sendmmsg_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	if (!ctx->args[2])
 		return 0;
-	return sendmsg_enter(ctx->args[0], (const struct user_msghdr *)ctx->args[1]);
+	return sendmsg_enter(ctx->args[0], (const struct user_msghdr *)ctx->args[1], false);
+}
+
+SEC("tracepoint/syscalls/sys_enter_sendmmsg")
+int tp_sendmmsg_enter_fast(struct trace_event_raw_sys_enter *ctx)
+{
+	if (!ctx->args[2])
+		return 0;
+	return sendmsg_enter(ctx->args[0], (const struct user_msghdr *)ctx->args[1], true);
 }
 
 SEC("tracepoint/syscalls/sys_exit_sendmmsg")
@@ -569,18 +609,33 @@ int tp_listen_exit(struct trace_event_raw_sys_exit *ctx)
  * address, local port): the key is read first (2 reads), the rest only when a
  * record is emitted.
  */
-static __always_inline int accepted(struct sock *sk, __u16 family)
+static __always_inline int accepted(struct sock *sk, __u16 family, bool fast)
 {
 	struct endpoint key = {};
 	struct conn c = {};
 
 	key.family = family;
-	key.port = sock_local_port(sk);
-	if (family == AF_INET6) {
-		BPF_CORE_READ_INTO(&key.addr, sk, __sk_common.skc_v6_daddr);
-		endpoint_unmap(&key);
+	if (fast) {
+		/* direct loads: sk is a BTF pointer (fexit argument or bpf_rdonly_cast()) */
+		struct inet_sock *inet = CAST(struct inet_sock, sk);
+
+		key.port = bpf_ntohs(inet->inet_sport);
+		if (!key.port)
+			key.port = sk->__sk_common.skc_num;
+		if (family == AF_INET6) {
+			__builtin_memcpy(key.addr, &sk->__sk_common.skc_v6_daddr, 16);
+			endpoint_unmap(&key);
+		} else {
+			*(__u32 *)key.addr = sk->__sk_common.skc_daddr;
+		}
 	} else {
-		BPF_CORE_READ_INTO((__u32 *)key.addr, sk, __sk_common.skc_daddr);
+		key.port = sock_local_port(sk);
+		if (family == AF_INET6) {
+			BPF_CORE_READ_INTO(&key.addr, sk, __sk_common.skc_v6_daddr);
+			endpoint_unmap(&key);
+		} else {
+			BPF_CORE_READ_INTO((__u32 *)key.addr, sk, __sk_common.skc_daddr);
+		}
 	}
 	if (dedup_fold(IPPROTO_TCP, AEGIS_DIR_IN, &key, &c.suppressed))
 		return 0;
@@ -591,28 +646,39 @@ static __always_inline int accepted(struct sock *sk, __u16 family)
 	return emit_conn(&c);
 }
 
-static __always_inline int accept_exit(long ret)
+static __always_inline int accept_exit(long ret, bool fast)
 {
 	struct inet_sock_ref ref;
 
 	if (ret < 0)
 		return 0;
-	if (current_fd_inet_sock(ret, /* known_socket= */ true, &ref) < 0 ||
-	    ref.proto != IPPROTO_TCP)
+	if (fd_inet_sock(ret, /* known_socket= */ true, fast, &ref) < 0 || ref.proto != IPPROTO_TCP)
 		return 0;
-	return accepted(ref.sk, ref.family);
+	return accepted(ref.sk, ref.family, fast);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept")
 int tp_accept_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return accept_exit(ctx->ret);
+	return accept_exit(ctx->ret, false);
 }
 
 SEC("tracepoint/syscalls/sys_exit_accept4")
 int tp_accept4_exit(struct trace_event_raw_sys_exit *ctx)
 {
-	return accept_exit(ctx->ret);
+	return accept_exit(ctx->ret, false);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept")
+int tp_accept_exit_fast(struct trace_event_raw_sys_exit *ctx)
+{
+	return accept_exit(ctx->ret, true);
+}
+
+SEC("tracepoint/syscalls/sys_exit_accept4")
+int tp_accept4_exit_fast(struct trace_event_raw_sys_exit *ctx)
+{
+	return accept_exit(ctx->ret, true);
 }
 
 /* ---- fexit variants (kernels with trampolines and no lockdown) ------------------------ */
@@ -697,7 +763,7 @@ static __always_inline int fexit_accepted(struct sock *newsk)
 	family = inet_l4_family(newsk, IPPROTO_TCP);
 	if (!family)
 		return 0;
-	return accepted(newsk, family);
+	return accepted(newsk, family, false);
 }
 
 /* inet_csk_accept() returns the new sock; its arity changed in 6.10 (proto_accept_arg). */

@@ -22,6 +22,7 @@ struct bpf_loader {
 	struct aegis_trace *skel;
 	enum attach_mode modes[_BPF_SOURCE_MAX];
 	bool accept_old; /* inet_csk_accept has the pre-6.10 4-argument signature */
+	bool fast_reads; /* bpf_rdonly_cast() exists: the tracepoints' _fast variants */
 };
 
 static const char *const source_names[_BPF_SOURCE_MAX] = {
@@ -139,6 +140,8 @@ static void probe_modes(struct bpf_loader *l)
 		log_debug_errno(-errno, "No kernel BTF, using tracepoints: %m");
 		return;
 	}
+	/* 6.2+: kfuncs in every program type, direct reads through bpf_rdonly_cast() */
+	l->fast_reads = btf__find_by_name_kind(btf, "bpf_rdonly_cast", BTF_KIND_FUNC) > 0;
 	if (probe_tp_btf(btf, "sched_process_exec") >= 0)
 		l->modes[BPF_SOURCE_EXEC] = ATTACH_TP_BTF;
 	if (probe_tp_btf(btf, "sched_process_exit") >= 0)
@@ -172,13 +175,16 @@ static void set_autoload(struct aegis_trace *s, const struct bpf_loader *l)
 	AUTOLOAD(btf_exit, m[BPF_SOURCE_EXIT] == ATTACH_TP_BTF);
 
 	tp = m[BPF_SOURCE_CONNECT] == ATTACH_TRACEPOINT;
-	AUTOLOAD(tp_connect_enter, tp);
+	AUTOLOAD(tp_connect_enter, tp && !l->fast_reads);
+	AUTOLOAD(tp_connect_enter_fast, tp && l->fast_reads);
 	AUTOLOAD(tp_connect_exit, tp);
 	AUTOLOAD(fexit_connect, !tp);
 
 	tp = m[BPF_SOURCE_ACCEPT] == ATTACH_TRACEPOINT;
-	AUTOLOAD(tp_accept_exit, tp);
-	AUTOLOAD(tp_accept4_exit, tp);
+	AUTOLOAD(tp_accept_exit, tp && !l->fast_reads);
+	AUTOLOAD(tp_accept4_exit, tp && !l->fast_reads);
+	AUTOLOAD(tp_accept_exit_fast, tp && l->fast_reads);
+	AUTOLOAD(tp_accept4_exit_fast, tp && l->fast_reads);
 	AUTOLOAD(fexit_accept, !tp && !l->accept_old);
 	AUTOLOAD(fexit_accept_old, !tp && l->accept_old);
 
@@ -188,11 +194,14 @@ static void set_autoload(struct aegis_trace *s, const struct bpf_loader *l)
 	AUTOLOAD(fexit_listen, !tp);
 
 	tp = m[BPF_SOURCE_UDP_SEND] == ATTACH_TRACEPOINT;
-	AUTOLOAD(tp_sendto_enter, tp);
+	AUTOLOAD(tp_sendto_enter, tp && !l->fast_reads);
+	AUTOLOAD(tp_sendto_enter_fast, tp && l->fast_reads);
 	AUTOLOAD(tp_sendto_exit, tp);
-	AUTOLOAD(tp_sendmsg_enter, tp);
+	AUTOLOAD(tp_sendmsg_enter, tp && !l->fast_reads);
+	AUTOLOAD(tp_sendmsg_enter_fast, tp && l->fast_reads);
 	AUTOLOAD(tp_sendmsg_exit, tp);
-	AUTOLOAD(tp_sendmmsg_enter, tp);
+	AUTOLOAD(tp_sendmmsg_enter, tp && !l->fast_reads);
+	AUTOLOAD(tp_sendmmsg_enter_fast, tp && l->fast_reads);
 	AUTOLOAD(tp_sendmmsg_exit, tp);
 	AUTOLOAD(fexit_udp_send, !tp);
 	AUTOLOAD(fexit_udp6_send, !tp);
@@ -281,6 +290,11 @@ int bpf_loader_new(const struct bpf_loader_opts *opts, struct bpf_loader **ret)
 	if (!opts->force_tracepoints)
 		probe_modes(l);
 	r = trace_open_load_attach(opts, l, &l->skel);
+	if (r < 0 && l->fast_reads) {
+		log_debug_errno(r, "Loading with direct reads failed, retrying without: %m");
+		l->fast_reads = false;
+		r = trace_open_load_attach(opts, l, &l->skel);
+	}
 	if (r < 0 && !modes_all_baseline(l)) {
 		log_debug_errno(r, "Loading with %s failed, falling back to tracepoints: %m",
 				bpf_loader_modes_to_string(l, buf, sizeof(buf)));
@@ -290,7 +304,8 @@ int bpf_loader_new(const struct bpf_loader_opts *opts, struct bpf_loader **ret)
 	}
 	if (r < 0)
 		return r;
-	log_debug("BPF attach modes: %s", bpf_loader_modes_to_string(l, buf, sizeof(buf)));
+	log_debug("BPF attach modes: %s%s", bpf_loader_modes_to_string(l, buf, sizeof(buf)),
+		  l->fast_reads ? " (tracepoints with direct reads)" : "");
 	*ret = TAKE_PTR(l);
 	return 0;
 }

@@ -34,6 +34,7 @@
 #define BPF_FS_MAGIC 0xcafe4a11
 #endif
 #define BPFFS_ROOT "/sys/fs/bpf"
+#define ENFORCE_RECOMPILE_DELAY_USEC (200ULL * 1000)
 
 enum { SET_IDS, SET_RULES, SET_PORTS, SET_CIDR4, SET_CIDR6, SET_PROCV, _SET_MAX };
 
@@ -71,6 +72,7 @@ struct enforce {
 	bool kill_in_hook; /* bpf_send_signal() from the cgroup hook works */
 	struct ring_buffer *events; /* enf_events: execs to classify now */
 	struct event_source *events_source;
+	struct event_source *recompile_source; /* coalesces enforce_set_host_addrs() recompiles */
 	uint64_t n_exec_events;
 	uint64_t lat_sum_ns, lat_max_ns; /* exec -> verdict written, over n_exec_events */
 };
@@ -768,13 +770,26 @@ static int on_events_io(struct event_source *s, int fd, uint32_t revents, void *
 	return r < 0 ? r : 0;
 }
 
+static int compile_and_apply(struct enforce *e, const struct config *c, int log_level);
+
+static int on_recompile(struct event_source *s, uint64_t now, void *userdata)
+{
+	struct enforce *e = userdata;
+
+	return e->config ? compile_and_apply(e, e->config, LOG_DEBUG) : 0;
+}
+
 int enforce_attach_event_loop(struct enforce *e, struct event_loop *l)
 {
-	int fd = enforce_event_fd(e);
+	int fd = enforce_event_fd(e), r;
 
 	if (fd < 0)
 		return fd;
 	e->events_source = event_source_free(e->events_source);
+	e->recompile_source = event_source_free(e->recompile_source);
+	r = event_loop_add_timer(l, /* usec= */ 0, on_recompile, e, &e->recompile_source);
+	if (r < 0)
+		return r;
 	return event_loop_add_io(l, fd, EPOLLIN, on_events_io, e, &e->events_source);
 }
 
@@ -944,6 +959,9 @@ int enforce_set_host_addrs(struct enforce *e, const char *host, const struct cid
 			return -ENOMEM;
 		e->n_hosts++;
 	}
+	/* a refresh that changes nothing (the common case) costs nothing */
+	if (h->n == n && (n == 0 || memcmp(h->addrs, addrs, n * sizeof(*addrs)) == 0))
+		return 0;
 	if (n > 0) {
 		copy = malloc(n * sizeof(*copy));
 		if (!copy)
@@ -953,8 +971,15 @@ int enforce_set_host_addrs(struct enforce *e, const char *host, const struct cid
 	free(h->addrs);
 	h->addrs = copy;
 	h->n = n;
+	if (!e->config)
+		return 0;
+	/* on the daemon's loop: one recompile for a burst of resolutions */
+	if (e->recompile_source)
+		return event_source_set_time(e->recompile_source,
+					     now_usec(CLOCK_MONOTONIC) +
+						     ENFORCE_RECOMPILE_DELAY_USEC);
 	/* resolver refreshes are routine: their recompiles log at debug level */
-	return e->config ? compile_and_apply(e, e->config, LOG_DEBUG) : 0;
+	return compile_and_apply(e, e->config, LOG_DEBUG);
 }
 
 /* ---- lifecycle */
@@ -1120,6 +1145,7 @@ struct enforce *enforce_free(struct enforce *e)
 	if (e->skel && e->events)
 		feed_set(e, 0);
 	event_source_free(e->events_source);
+	event_source_free(e->recompile_source);
 	ring_buffer__free(e->events);
 	aegis_enforce__destroy(e->skel);
 	safe_close(e->procv_fd);

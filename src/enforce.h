@@ -51,8 +51,7 @@
  * feed (a /proc read per exec) without a pending mark: for those the window
  * remains. In status: n_cmdline_rules, and "cmdline verdict" in rules[].
  *
- * WIRING INTO THE DAEMON (manager.c; a tested patch is in
- * /tmp/aegis-enforce-wiring.patch on the build machine):
+ * WIRING INTO THE DAEMON (manager.c):
  *   startup, after setup_bpf():  if (m->config) { enforce_new(m->config,
  *       &m->enforce); enforce_attach_event_loop(m->enforce, m->loop); }
  *       (fatal on error: the policy asked for blocks);

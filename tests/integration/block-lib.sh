@@ -36,10 +36,27 @@ command -v bpftool >/dev/null || skip "bpftool missing"
 CGROOT=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)
 [ -n "$CGROOT" ] || skip "no cgroup2 mount"
 
-# blocked_exe NAME: a private copy of python3 as $T/NAME (the only thing the tests block).
+# Names of the blocked copies carry a suffix unique to this run ($X), so
+# that runs of these tests side by side (other checkouts, CI) never block
+# each other's programs. Config text says NAME@X@ (write_config and
+# write_dropin substitute it), shell code "$T/NAME$X"; try/expect append it.
+X="-${T##*.}"
+write_config() {
+	mkdir -p "$T/etc/aegis.d" "$T/etc/scripts"
+	chmod 0755 "$T/etc" "$T/etc/aegis.d" "$T/etc/scripts"
+	sed -e "s|@DROPINS@|$T/etc/aegis.d|g" -e "s|@SCRIPTS@|$T/etc/scripts|g" \
+		-e "s|@T@|$T|g" -e "s|@X@|$X|g" >"$T/etc/aegis.toml"
+	chmod 0644 "$T/etc/aegis.toml"
+}
+write_dropin() {
+	sed -e "s|@T@|$T|g" -e "s|@X@|$X|g" >"$T/etc/aegis.d/$1"
+	chmod 0644 "$T/etc/aegis.d/$1"
+}
+
+# blocked_exe NAME: a private copy of python3 as $T/NAME$X (the only thing the tests block).
 blocked_exe() {
-	cp "$BLOCK_PY" "$T/$1"
-	chmod 0755 "$T/$1"
+	cp "$BLOCK_PY" "$T/$1$X"
+	chmod 0755 "$T/$1$X"
 }
 
 # The client: client.py MODE FAMILY HOST PORT [WAITFILE]
@@ -115,11 +132,11 @@ server_count() {
 	cat "$T/count.$1$2.$3"
 }
 
-# try EXE MODE FAMILY HOST PORT: one attempt; prints OK / EPERM / ...
+# try EXE MODE FAMILY HOST PORT: one attempt of $T/EXE$X; prints OK / EPERM / ...
 try() {
 	local exe=$1
 	shift
-	"$T/$exe" "$T/client.py" "$@" 2>&1 | tail -1
+	"$T/$exe$X" "$T/client.py" "$@" 2>&1 | tail -1
 }
 
 # expect RESULT EXE MODE FAMILY HOST PORT

@@ -9,7 +9,7 @@
 
 blocked_exe blockme-py
 blocked_exe killme-py
-cp "$BLOCK_PY" "$T/other-py"
+blocked_exe other-py
 
 write_config <<'EOF2'
 [global]
@@ -19,12 +19,12 @@ default_actions = ["log"]
 EOF2
 write_dropin 50-block.toml <<'EOF2'
 [[app]]
-exe = "blockme-py"
+exe = "blockme-py@X@"
 ports = ["24101"]
 actions = ["block", "log"]
 
 [[app]]
-exe = "killme-py"
+exe = "killme-py@X@"
 ports = ["24101"]
 actions = ["kill"]
 EOF2
@@ -33,7 +33,7 @@ start_server tcp,4,127.0.0.1,24101 tcp,4,127.0.0.1,24102 tcp,6,::1,24102 \
 	udp,4,127.0.0.1,24102 udp,6,::1,24102 udp,4,127.0.0.1,24101
 
 # started before aegis: waits for $T/go, then connects to the forbidden port
-"$T/blockme-py" "$T/client.py" tcp 4 127.0.0.1 24102 "$T/go" >"$T/early.out" 2>&1 &
+"$T/blockme-py$X" "$T/client.py" tcp 4 127.0.0.1 24102 "$T/go" >"$T/early.out" 2>&1 &
 EARLY=$!
 bg_track $EARLY
 
@@ -64,7 +64,7 @@ ok "process started before aegis is blocked"
 
 # kill: refused and SIGKILLed in the same hook
 rc=0
-"$T/killme-py" "$T/client.py" tcp 4 127.0.0.1 24102 >"$T/kill.out" 2>&1 || rc=$?
+"$T/killme-py$X" "$T/client.py" tcp 4 127.0.0.1 24102 >"$T/kill.out" 2>&1 || rc=$?
 [ $rc = 137 ] || fail "killme-py exit status $rc (expected 137 = SIGKILL), output: $(cat "$T/kill.out")"
 [ ! -s "$T/kill.out" ] || fail "killme-py returned from connect: $(cat "$T/kill.out")"
 ok "kill rule: process SIGKILLed at connect"
@@ -83,7 +83,7 @@ ok "server saw no SYN or datagram from blocked clients"
 # the daemon records every block: result EPERM, action block (same path as
 # every record: log/notify/script; detent never affects the block itself)
 if [ -z "$ENF_DRIVER" ]; then
-	sel='.dpt == 24102 and .result == "EPERM" and (.exe | endswith("/blockme-py"))'
+	sel=".dpt == 24102 and .result == \"EPERM\" and (.exe | endswith(\"/blockme-py$X\"))"
 	wait_records 7 "$sel" 10 || fail "expected 7 records of blocked connects, got $(count_records "$sel")"
 	wait_records 1 "$sel and ((.actions // \"\") | test(\"block\"))" 10 ||
 		fail "the record of a blocked connect does not carry action block: $(records "$sel" | head -1)"

@@ -13,8 +13,8 @@
 
 NC=$(command -v nc.openbsd || true)
 [ -n "$NC" ] || skip "nc.openbsd missing"
-cp "$NC" "$T/blockme-nc"
-cp "$NC" "$T/window-nc"
+cp "$NC" "$T/blockme-nc$X"
+cp "$NC" "$T/window-nc$X"
 N=${AEGIS_WINDOW_RUNS:-100}
 
 write_config <<'EOF2'
@@ -25,7 +25,7 @@ default_actions = ["log"]
 EOF2
 write_dropin 50-block.toml <<'EOF2'
 [[app]]
-exe = "blockme-nc"
+exe = "blockme-nc@X@"
 cmdline = " 24702$"
 ports = ["24701"]
 actions = ["block"]
@@ -39,7 +39,7 @@ EOF2
 start_server tcp,4,127.0.0.1,24701 tcp,4,127.0.0.1,24702 tcp,4,127.0.0.1,24703
 # started before aegis: classified by the /proc scan at start
 blocked_exe early-py
-"$T/early-py" "$T/client.py" tcp 4 127.0.0.1 24703 "$T/go-early" >"$T/early.out" 2>&1 &
+"$T/early-py$X" "$T/client.py" tcp 4 127.0.0.1 24703 "$T/go-early" >"$T/early.out" 2>&1 &
 EARLY=$!
 bg_track $EARLY
 enf_start
@@ -52,7 +52,7 @@ ok "cmdline rule: a process started before aegis is blocked"
 before=$(server_count tcp 4 24702)
 eperm=0
 for _ in $(seq "$N"); do
-	if ! "$T/blockme-nc" -v -z -w 2 127.0.0.1 24702 2>"$T/nc.err"; then
+	if ! "$T/blockme-nc$X" -v -z -w 2 127.0.0.1 24702 2>"$T/nc.err"; then
 		grep -q "Operation not permitted" "$T/nc.err" && eperm=$((eperm + 1))
 	fi
 done
@@ -65,25 +65,25 @@ ok "exe+cmdline rule: 0 of $N got through (pending until the verdict)"
 
 # the same exe with another cmdline is not blocked once its verdict landed
 # (right after exec it may be held pending: retry until the verdict is in)
-wait_for 5 "$T/blockme-nc" -z -w 2 127.0.0.1 24701 || fail "blockme-nc to 24701 never allowed"
+wait_for 5 "$T/blockme-nc$X" -z -w 2 127.0.0.1 24701 || fail "blockme-nc to 24701 never allowed"
 ok "blockme-nc with another cmdline is allowed after its verdict"
 held=0
 for _ in $(seq "$N"); do
-	"$T/blockme-nc" -z -w 2 127.0.0.1 24701 2>/dev/null || held=$((held + 1))
+	"$T/blockme-nc$X" -z -w 2 127.0.0.1 24701 2>/dev/null || held=$((held + 1))
 done
 echo "# same exe, allowed cmdline: $held of $N immediate connects refused while pending"
 
 # 2. cmdline-only rule: the window, measured
 before=$(server_count tcp 4 24703)
 for _ in $(seq "$N"); do
-	"$T/window-nc" -z -w 2 127.0.0.1 24703 2>/dev/null || true
+	"$T/window-nc$X" -z -w 2 127.0.0.1 24703 2>/dev/null || true
 done
 sleep 0.3
 through=$(($(server_count tcp 4 24703) - before))
 echo "# cmdline-only rule (no exe/path, no pending state): $through of $N immediate connects got through before the verdict"
 # once the verdict landed, the rule holds (any exe: a python copy here)
 blocked_exe other-py
-"$T/other-py" "$T/client.py" tcp 4 127.0.0.1 24703 "$T/go" >"$T/late.out" 2>&1 &
+"$T/other-py$X" "$T/client.py" tcp 4 127.0.0.1 24703 "$T/go" >"$T/late.out" 2>&1 &
 LATE=$!
 bg_track $LATE
 sleep 0.5

@@ -21,7 +21,7 @@ enforce_persist = $1
 EOF2
 	write_dropin 50-block.toml <<'EOF2'
 [[app]]
-exe = "blockme-py"
+exe = "blockme-py@X@"
 ports = ["24301"]
 actions = ["block"]
 EOF2
@@ -88,7 +88,7 @@ ok "restarted daemon adopted the pinned links (one attachment)"
 # the adopted maps are live: a reload through the adopted links takes effect
 write_dropin 50-block.toml <<'EOF2'
 [[app]]
-exe = "blockme-py"
+exe = "blockme-py@X@"
 ports = ["24302"]
 actions = ["block"]
 EOF2

@@ -8,7 +8,7 @@
 
 blocked_exe pathme-py
 mkdir -p "$T/sub"
-cp "$BLOCK_PY" "$T/sub/pathme-py"
+cp "$BLOCK_PY" "$T/sub/pathme-py$X"
 blocked_exe userme-py
 blocked_exe unitme-py
 id nobody >/dev/null 2>&1 || skip "no user nobody"
@@ -33,12 +33,12 @@ default_actions = ["log"]
 EOF2
 write_dropin 50-id.toml <<EOF2
 [[app]]
-path = "$T/pathme-py"
+path = "$T/pathme-py$X"
 ports = ["24901"]
 actions = ["block"]
 
 [[app]]
-exe = "userme-py"
+exe = "userme-py@X@"
 user = "nobody"
 ports = ["24901"]
 actions = ["block"]
@@ -58,12 +58,12 @@ fi
 
 # path: the file, not the name
 expect EPERM pathme-py tcp 4 127.0.0.1 24902
-got=$("$T/sub/pathme-py" "$T/client.py" tcp 4 127.0.0.1 24902)
+got=$("$T/sub/pathme-py$X" "$T/client.py" tcp 4 127.0.0.1 24902)
 [ "$got" = OK ] || fail "a different file with the same name was blocked: $got"
 ok "path rule: same name elsewhere -> OK"
 
 # user: nobody is blocked, root is not
-got=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$T/userme-py" "$T/client.py" tcp 4 127.0.0.1 24902)
+got=$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$T/userme-py$X" "$T/client.py" tcp 4 127.0.0.1 24902)
 [ "$got" = EPERM ] || fail "userme-py as nobody -> $got, expected EPERM"
 ok "user rule: userme-py as nobody -> EPERM"
 expect OK userme-py tcp 4 127.0.0.1 24902
@@ -74,13 +74,13 @@ in_cgroup() {
 	shift
 	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg" "$@"
 }
-got=$(in_cgroup "$CG" "$T/unitme-py" "$T/client.py" tcp 4 127.0.0.1 24902)
+got=$(in_cgroup "$CG" "$T/unitme-py$X" "$T/client.py" tcp 4 127.0.0.1 24902)
 [ "$got" = EPERM ] || fail "process in $UNIT -> $got, expected EPERM"
 ok "unit rule: process in the unit's cgroup -> EPERM"
-got=$(in_cgroup "$CG/sub" "$T/unitme-py" "$T/client.py" udpsendto 4 127.0.0.1 24902)
+got=$(in_cgroup "$CG/sub" "$T/unitme-py$X" "$T/client.py" udpsendto 4 127.0.0.1 24902)
 [ "$got" = EPERM ] || fail "process in $UNIT/sub -> $got, expected EPERM"
 ok "unit rule: process in a sub-cgroup of the unit -> EPERM"
-got=$(in_cgroup "$CG" "$T/unitme-py" "$T/client.py" tcp 4 127.0.0.1 24901)
+got=$(in_cgroup "$CG" "$T/unitme-py$X" "$T/client.py" tcp 4 127.0.0.1 24901)
 [ "$got" = OK ] || fail "process in $UNIT to its allowed port -> $got"
 expect OK unitme-py tcp 4 127.0.0.1 24902
 

@@ -19,7 +19,7 @@ EOF2
 policy_a() {
 	write_dropin 50-block.toml <<'EOF2'
 [[app]]
-exe = "blockme-py"
+exe = "blockme-py@X@"
 ports = ["24401"]
 actions = ["block"]
 EOF2
@@ -34,7 +34,7 @@ exe = "some-other-program"
 actions = ["log"]
 
 [[app]]
-exe = "blockme-py"
+exe = "blockme-py@X@"
 locals = ["24401"]
 remote = false
 actions = ["block"]
@@ -46,7 +46,7 @@ start_server tcp,4,127.0.0.1,24401 tcp,4,127.0.0.1,24402
 # no rule blocks: nothing is attached (no cost per connect)...
 write_dropin 50-block.toml <<'EOF2'
 [[app]]
-exe = "blockme-py"
+exe = "blockme-py@X@"
 ports = ["24401"]
 actions = ["log"]
 EOF2
@@ -63,7 +63,7 @@ expect OK blockme-py tcp 4 127.0.0.1 24401
 # remove the block: takes effect as soon as the reload is done
 write_dropin 50-block.toml <<'EOF2'
 [[app]]
-exe = "blockme-py"
+exe = "blockme-py@X@"
 ports = ["24401"]
 actions = ["log"]
 EOF2
@@ -79,7 +79,7 @@ ok "reload adding the rule blocks"
 # broken file: the reload fails, the old policy keeps blocking
 write_dropin 60-broken.toml <<'EOF2'
 [[app]
-exe = "blockme-py"
+exe = "blockme-py@X@"
 EOF2
 enf_reload
 sleep 0.3
@@ -107,7 +107,7 @@ while not os.path.exists(stop):
     time.sleep(0.0002)  # do not starve the shared cores
 open(out, 'w').write('%d %d\n' % (n, through))
 EOF2
-"$T/blockme-py" "$T/loop.py" "$T/stop" "$T/loop.out" &
+"$T/blockme-py$X" "$T/loop.py" "$T/stop" "$T/loop.out" &
 LOOP=$!
 bg_track $LOOP
 for i in $(seq 1 10); do

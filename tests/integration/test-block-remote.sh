@@ -12,6 +12,11 @@ command -v nsenter >/dev/null || skip "nsenter missing"
 blocked_exe blockme-py
 blocked_exe noremote-py
 blocked_exe nolocal-py
+blocked_exe hostme-py
+# a hostname for the remotes of hostme-py, only in this test's mount namespace
+cp /etc/hosts "$T/hosts"
+echo "10.99.0.2 aegis-enf-peer.test" >>"$T/hosts"
+mount --bind "$T/hosts" /etc/hosts
 
 unshare -n sleep 600 &
 NSPID=$!
@@ -41,18 +46,23 @@ ports = ["24608"]
 EOF2
 write_dropin 50-block.toml <<'EOF2'
 [[app]]
-exe = "blockme-py"
+exe = "blockme-py@X@"
 remotes = ["10.99.0.2:24601", "[fd00:99::2]:24601", "10.99.0.0/24:24603-24605"]
 actions = ["block"]
 
 [[app]]
-exe = "noremote-py"
+exe = "noremote-py@X@"
 remote = false
 actions = ["block"]
 
 [[app]]
-exe = "nolocal-py"
+exe = "nolocal-py@X@"
 local = false
+actions = ["block"]
+
+[[app]]
+exe = "hostme-py@X@"
+remotes = ["aegis-enf-peer.test:24601"]
 actions = ["block"]
 EOF2
 
@@ -71,7 +81,7 @@ nexpect() {
 	local want=$1
 	shift
 	local got
-	got=$(ns "$T/$1" "$T/client.py" "${@:2}" 2>&1 | tail -1)
+	got=$(ns "$T/$1$X" "$T/client.py" "${@:2}" 2>&1 | tail -1)
 	[ "$got" = "$want" ] || fail "$* -> $got, expected $want"
 	ok "$* -> $got"
 }
@@ -92,6 +102,15 @@ nexpect OK blockme-py tcp 4 127.0.0.1 24607
 # remote = false
 nexpect EPERM noremote-py tcp 4 10.99.0.2 24601
 nexpect OK noremote-py tcp 4 127.0.0.1 24607
+
+# hostnames: the kernel gets the resolver's addresses (enforce_set_host_addrs)
+if [ -z "$ENF_DRIVER" ]; then
+	_hostme_ok() { [ "$(ns "$T/hostme-py$X" "$T/client.py" tcp 4 10.99.0.2 24601)" = OK ]; }
+	wait_for 10 _hostme_ok || fail "hostme-py never allowed to aegis-enf-peer.test:24601"
+	ok "remotes hostname: allowed once resolved"
+	nexpect EPERM hostme-py tcp 4 10.99.0.2 24602
+	nexpect EPERM hostme-py tcp 4 10.99.0.4 24601
+fi
 
 sleep 0.3
 for c in tcp4.24602 tcp6.24602 udp4.24602 udp6.24602; do

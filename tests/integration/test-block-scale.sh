@@ -17,9 +17,10 @@ EOF2
 # the app under test, plus 1,999 more with 25 remote CIDRs each (49,975), and
 # 25 more CIDRs on blockme-py itself (the remotes of a remote peer do not
 # apply to loopback: still only ports decide for 127.0.0.1)
-$PY - "$T/etc/aegis.d/40-many.toml" <<'EOF2'
+$PY - "$T/etc/aegis.d/40-many.toml" "$X" <<'EOF2'
 import sys
 out = open(sys.argv[1], 'w')
+X = sys.argv[2]
 n = 0
 for a in range(1999):
     cidrs = []
@@ -27,13 +28,13 @@ for a in range(1999):
         cidrs.append('"10.%d.%d.0/24:443"' % (n // 256 % 256, n % 256) if n < 65536 else '"11.0.0.0/8:1"')
         n += 1
     out.write('[[app]]\nexe = "many-app-%d"\nremotes = [%s]\nactions = ["block"]\n\n' % (a, ', '.join(cidrs)))
-out.write('[[app]]\nexe = "blockme-py"\nports = ["24501"]\nremotes = [%s]\nactions = ["block"]\n' %
+out.write('[[app]]\nexe = "blockme-py' + X + '"\nports = ["24501"]\nremotes = [%s]\nactions = ["block"]\n' %
           ', '.join('"[fd00:%x::/32]:443"' % i for i in range(25)))
 EOF2
 chmod 0644 "$T/etc/aegis.d/40-many.toml"
 
 start_server tcp,4,127.0.0.1,24501 tcp,4,127.0.0.1,24502 udp,6,::1,24502
-cp "$BLOCK_PY" "$T/other-py"
+blocked_exe other-py
 
 enf_start
 # the log line of the first application: "Enforcement policy 1 applied in N ms: ..."

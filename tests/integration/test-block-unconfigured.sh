@@ -24,30 +24,30 @@ block_unconfigured_programs = true
 
 [whitelist]
 ports = ["1-23999", "25000-65535"]
-programs = ["wl-py"]
+programs = ["wl-py@X@"]
 EOF2
 write_dropin 50-known.toml <<'EOF2'
 [[app]]
-exe = "known-py"
+exe = "known-py@X@"
 actions = ["log"]
 
 # its violations run the hook script below (a child of the daemon)
 [[app]]
-exe = "trigger-py"
+exe = "trigger-py@X@"
 ports = ["1"]
 actions = ["script"]
 
 # a cmdline app that never matches: unconf-py stays unconfigured (its
 # verdict says "no cmdline app", then the kernel finds no other app)
 [[app]]
-exe = "unconf-py"
+exe = "unconf-py@X@"
 cmdline = "never-matches-anything-xyz"
 ports = ["1"]
 actions = ["block"]
 EOF2
 
 start_server tcp,4,127.0.0.1,24801 udp,6,::1,24801
-export AEGIS_DRIVER_SPAWN="\"$T/unconf-py\" \"$T/client.py\" tcp 4 127.0.0.1 24801 >\"$T/child.out\" 2>&1"
+export AEGIS_DRIVER_SPAWN="\"$T/unconf-py$X\" \"$T/client.py\" tcp 4 127.0.0.1 24801 >\"$T/child.out\" 2>&1"
 enf_start
 
 expect EPERM unconf-py tcp 4 127.0.0.1 24801
@@ -61,7 +61,7 @@ else
 	# a hook script runs the unconfigured program: exempt as a child of aegis
 	cat >"$T/etc/scripts/50-connect" <<EOF2
 #!/bin/sh
-exec "$T/unconf-py" "$T/client.py" tcp 4 127.0.0.1 24801 >"$T/child.out" 2>&1
+exec "$T/unconf-py$X" "$T/client.py" tcp 4 127.0.0.1 24801 >"$T/child.out" 2>&1
 EOF2
 	chmod 0755 "$T/etc/scripts/50-connect"
 	try trigger-py tcp 4 127.0.0.1 24801 >/dev/null
