@@ -24,7 +24,7 @@ const volatile __u64 wakeup_bytes = 0; /* force a wakeup past this much unread d
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 2 << 20); /* resized from config global.ringbuf_size */
+	__uint(max_entries, 1 << 20); /* resized from config global.ringbuf_size */
 } rb SEC(".maps");
 
 /* Scratch for building the exe path backwards (2x so every masked write stays in bounds). */

@@ -75,7 +75,7 @@ cmd_test() {
 	CC=clang build "$BUILD-asan" --werror -Db_sanitize=address,undefined -Db_lundef=false \
 		-Dfuzz=true -Dman=false
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		meson test -C "$BUILD-asan" --print-errorlogs --num-processes 1 \
+		meson test -C "$BUILD-asan" --print-errorlogs --num-processes 1 --timeout-multiplier 5 \
 		--suite unit --suite toml-test --suite fuzz --suite integration || rc=1
 
 	echo "=== Debian package build, install, purge" >&2

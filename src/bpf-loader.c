@@ -369,3 +369,19 @@ int bpf_loader_read_counters(const struct bpf_loader *l, uint64_t ret[AEGIS_CNT_
 	}
 	return 0;
 }
+
+uint64_t bpf_loader_missed(const struct bpf_loader *l)
+{
+	struct bpf_program *prog;
+	uint64_t n = 0;
+
+	bpf_object__for_each_program(prog, l->skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			n += info.recursion_misses;
+	}
+	return n;
+}

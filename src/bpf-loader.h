@@ -12,6 +12,11 @@
  * The tracepoint set alone is complete. If loading or attaching the chosen
  * set fails, everything falls back to tracepoints. AEGIS_ATTACH_MODE=tracepoint
  * in the environment forces the baseline (tests, debugging).
+ *
+ * Kernels with bpf_rdonly_cast() (6.2+) get the tracepoints' _fast program
+ * variants: socket fields are direct loads instead of one probe-read helper
+ * call each (connect 535 -> 330 ns, accept 444 -> 251 ns per run measured).
+ * The forced baseline keeps the probe-read variants.
  */
 #pragma once
 
@@ -67,3 +72,9 @@ int bpf_loader_ringbuf_fd(const struct bpf_loader *l);
 int bpf_loader_counters_fd(const struct bpf_loader *l);
 /* Sums the per-CPU counters into ret[AEGIS_CNT_MAX]. */
 int bpf_loader_read_counters(const struct bpf_loader *l, uint64_t ret[AEGIS_CNT_MAX]);
+/*
+ * Runs of our programs the kernel skipped because another BPF program was
+ * running on that CPU (bpf_prog_info.recursion_misses, 5.12+): events lost
+ * before any of our code ran. 0 when the kernel does not count them.
+ */
+uint64_t bpf_loader_missed(const struct bpf_loader *l);

@@ -556,7 +556,7 @@ static void g_ringbuf_size(struct loader *L, const struct toml_kv *kv, void *obj
 		return;
 	if (v & (v - 1)) {
 		err_v(L, kv->value,
-		      "'ringbuf_size' must be a power of two (e.g. 2097152), got %" PRIu64, v);
+		      "'ringbuf_size' must be a power of two (e.g. 1048576), got %" PRIu64, v);
 		return;
 	}
 	G(L)->ringbuf_size = v;

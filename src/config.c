@@ -751,7 +751,7 @@ static int config_new(struct config **ret)
 		.detent_max = 65536,
 		.default_actions = ACTION_LOG | ACTION_NOTIFY,
 		.unconfigured_actions = ACTION_LOG,
-		.ringbuf_size = 2u << 20,
+		.ringbuf_size = 1u << 20,
 		.kernel_dedup = 60,
 		.script_timeout = 10000,
 		.script_max = 8,

@@ -132,7 +132,7 @@ struct config_global {
 	unsigned unconfigured_actions; /* default log */
 	/* required to accept block/kill in unconfigured_actions */
 	bool block_unconfigured_programs;
-	uint64_t ringbuf_size; /* bytes, power of two; default 2 MiB */
+	uint64_t ringbuf_size; /* bytes, power of two; default 1 MiB */
 	uint64_t kernel_dedup; /* seconds a (process, dst, dir) repeat is folded in-kernel; default 60 */
 	bool enforce_persist; /* pin enforcement in bpffs; default false */
 	char *json_log; /* path of a JSON-lines record log, "-" for stdout; NULL = none */

@@ -808,18 +808,19 @@ int manager_counters(const struct manager *m, uint64_t ret[AEGIS_CNT_MAX])
 
 static void print_counters(struct manager *m)
 {
-	uint64_t c[AEGIS_CNT_MAX] = {};
+	uint64_t c[AEGIS_CNT_MAX] = {}, missed;
 	char buf[512];
 
 	if (manager_counters(m, c) < 0)
 		return;
+	missed = bpf_loader_missed(m->bpf);
 	snprintf(buf, sizeof(buf),
 		 "aegis counters: events=%" PRIu64 " drops=%" PRIu64 " dedup=%" PRIu64
 		 " records=%" PRIu64 " conns=%" PRIu64 " execs=%" PRIu64 " exits=%" PRIu64
-		 " bad=%" PRIu64 " output_dropped=%" PRIu64,
+		 " bad=%" PRIu64 " output_dropped=%" PRIu64 " missed=%" PRIu64,
 		 c[AEGIS_CNT_EVENTS], c[AEGIS_CNT_DROPS], c[AEGIS_CNT_DEDUP], m->stats.records,
 		 m->stats.conns, m->stats.execs, m->stats.exits, m->stats.bad,
-		 m->stats.output_dropped);
+		 m->stats.output_dropped, missed);
 	fprintf(stderr, "%s\n", buf);
 	if (log_is_journal())
 		log_info("%s", buf);
@@ -827,6 +828,10 @@ static void print_counters(struct manager *m)
 		log_warning("%" PRIu64 " records were lost: the ring buffer was full "
 			    "(raise global.ringbuf_size)",
 			    c[AEGIS_CNT_DROPS]);
+	if (missed)
+		log_warning("%" PRIu64 " events were not seen: the kernel skipped aegis's "
+			    "programs while another BPF program ran on the same CPU",
+			    missed);
 }
 
 /* Stop the producers, then take what they left in the ring buffer. */

@@ -41,7 +41,7 @@ struct proc_cache;
 struct record;
 struct ring_buffer;
 
-#define MANAGER_DEFAULT_RINGBUF_SIZE (2ULL << 20)
+#define MANAGER_DEFAULT_RINGBUF_SIZE (1ULL << 20)
 #define MANAGER_DEFAULT_KERNEL_DEDUP_SEC 60
 /* Ring buffer poll period bounds (wakeups are batched in the kernel). */
 #define MANAGER_POLL_MIN_USEC (10ULL * 1000)

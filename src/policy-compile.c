@@ -52,11 +52,13 @@ int pcompile_range_prefixes(unsigned __int128 lo, unsigned __int128 hi, unsigned
 
 		/* largest aligned block starting at lo that stays within hi */
 		while (k < width) {
-			unsigned __int128 size = (unsigned __int128)1 << (k + 1);
+			/* size - 1 of a block of 2^(k+1); 2^128 itself does not fit */
+			unsigned __int128 mask = k + 1 >= 128 ? ~(unsigned __int128)0 :
+						 ((unsigned __int128)1 << (k + 1)) - 1;
 
-			if (lo & (size - 1))
+			if (lo & mask)
 				break;
-			if (hi - lo < size - 1)
+			if (hi - lo < mask)
 				break;
 			k++;
 		}
@@ -248,8 +250,10 @@ static int ranges_union(const struct port_range *a, size_t na, const struct port
 
 	if (!u)
 		return -ENOMEM;
-	memcpy(u, a, na * sizeof(*u));
-	memcpy(u + na, b, nb * sizeof(*u));
+	if (na)
+		memcpy(u, a, na * sizeof(*u));
+	if (nb)
+		memcpy(u + na, b, nb * sizeof(*u));
 	qsort(u, na + nb, sizeof(*u), range_cmp);
 	for (size_t i = 0; i < na + nb; i++) {
 		if (n && u[i].lo <= (unsigned)u[n - 1].hi + 1) {
@@ -420,8 +424,10 @@ static int compile_remotes(struct pcompile_plan *p, const struct app *a,
 
 	r = remotes_collect(a, env, &l);
 	if (r >= 0) {
-		qsort(l.v4, l.n4, sizeof(*l.v4), rent_cmp);
-		qsort(l.v6, l.n6, sizeof(*l.v6), rent_cmp);
+		if (l.n4)
+			qsort(l.v4, l.n4, sizeof(*l.v4), rent_cmp);
+		if (l.n6)
+			qsort(l.v6, l.n6, sizeof(*l.v6), rent_cmp);
 		x.family = AF_INET;
 		x.alen = 4;
 		r = remotes_forest(&x, set, l.v4, l.n4);

@@ -28,7 +28,8 @@
  *
  * 2. App. The process is matched against every [[app]]. An app matches when
  *    ALL the matchers it sets match:
- *      exe      equals the basename of the executable path;
+ *      exe      equals the basename of the executable path, or one of the
+ *               exe's ALIASES (below);
  *      path     equals the executable path;
  *      cmdline  PCRE2 pattern found anywhere in argv joined by single
  *               spaces (unanchored: write ^...$ to anchor);
@@ -42,28 +43,54 @@
  *    main file first, then drop-ins by file name) wins.
  *    No app matches: UNCONFIGURED, actions = global.unconfigured_actions.
  *
+ *    Exe aliases. The executable a process runs is the file the kernel
+ *    opened, after following symlinks: "nc" on Debian is
+ *    /usr/bin/nc -> /etc/alternatives/nc -> /bin/nc.openbsd, so the process's
+ *    exe is ".../nc.openbsd". When the policy is compiled (on load and on
+ *    every reload), NAME of every exe = NAME (and every whitelist.programs
+ *    entry without a "/") is looked up in the standard binary directories
+ *    /usr/local/sbin, /usr/local/bin, /usr/sbin, /usr/bin, /sbin, /bin
+ *    (root-owned); each entry there that is a symlink whose fully resolved
+ *    target has a different basename adds that basename as an alias:
+ *    exe = "nc" also matches nc.openbsd, exe = "python3" also matches
+ *    python3.11. The same names are compiled into the kernel's exe keys.
+ *    argv[0] and comm are never used (the process chooses them).
+ *
  * 3. ignore = true: IGNORED, no actions.
  *
  * 4. Permissions: a local peer with local = false, or a remote peer with
  *    remote = false, is a VIOLATION. (listen is neither local nor remote.)
  *
- * 5. Allow lists. The lists that apply to the connection are:
- *      local peer:   ports and locals
- *      remote peer:  ports and remotes
- *      listen:       ports and locals
- *    Absent lists do not restrict: if none of the applicable lists is given,
- *    the connection is ALLOWED. Otherwise it is ALLOWED when at least one
- *    applicable list allows it, else it is a VIOLATION:
- *      ports    the port is in the list;
- *      locals   the port is in the list;
- *      remotes  an entry matches the peer and the port: "8086" any peer on
- *               port 8086; "10.1.0.0/16:5432", "[2001:db8::/32]:443" a peer
- *               in the CIDR on that port; "bob.com:8086" a peer among the
- *               current addresses of bob.com (v4 and v6, resolved by the
- *               daemon off its event loop and refreshed; an unresolved name
- *               matches nothing). Port ranges ("8000-8100") are allowed.
- *    So for "in", remotes restrict which peers may reach which local port
+ * 5. Allow lists: ports, locals, remotes. remotes entries are port-only
+ *    ("8086": any peer on that port), address/CIDR ("10.1.0.0/16:5432",
+ *    "127.0.0.1:8080", "[2001:db8::/32]:443": a peer in the CIDR on that
+ *    port) or hostname ("bob.com:8086": a peer among the current addresses
+ *    of bob.com, v4 and v6, resolved by the daemon off its event loop and
+ *    refreshed; an unresolved name matches nothing). Ports may be ranges
+ *    ("8000-8100").
+ *    a. Which peer classes the lists restrict:
+ *       LOCAL peers are restricted iff ports is set, or locals is set, or
+ *       some remotes address/CIDR entry lies within loopback (127.0.0.0/8,
+ *       ::1);
+ *       REMOTE peers are restricted iff ports is set, or remotes has a
+ *       port-only entry, a hostname entry, or an address/CIDR entry outside
+ *       loopback, or remotes is given as an empty list (remotes = []).
+ *    b. A peer whose class is not restricted is ALLOWED.
+ *    c. Otherwise the connection is ALLOWED iff
+ *         the port is in ports; or
+ *         the peer is local and the port is in locals; or
+ *         some remotes address/CIDR/hostname entry matches the peer address
+ *         and the port, whatever the peer's class; or
+ *         the peer is remote and a port-only remotes entry has the port;
+ *       else it is a VIOLATION.
+ *    So remotes = ["127.0.0.1:8080"] allows local connections to
+ *    127.0.0.1:8080 only (and leaves remote peers alone), and
+ *    remotes = ["10.0.0.0/8:5432"] restricts remote peers only.
+ *    "in" uses the same rules with the peer = the source and the port = our
+ *    port: remotes restrict which peers may reach which local port
  *    ("10.0.0.0/8:5432": only 10/8 may connect to our port 5432).
+ *    "listen" has no peer: only ports and locals apply; if neither is
+ *    given it is ALLOWED, else ALLOWED iff the port is in one of them.
  *
  * 6. Actions. ALLOWED, WHITELISTED and IGNORED records have actions 0.
  *    VIOLATION: the app's actions when it sets actions, else
@@ -73,7 +100,8 @@
  *    The detent (detent.h) then suppresses repeated log/notify/script; block
  *    and kill apply every time.
  *
- * Costs: app lookup is a hash lookup by executable path and basename (plus
+ * Costs: app lookup is a hash lookup by executable path and basename (aliases
+ * are extra keys of the same index; plus
  * unit/user for apps that only set those), and regexes only for apps with a
  * cmdline (those with an exe/path too run their regex only when the exe/path
  * matched): independent of the number of apps. remotes CIDRs are compiled
@@ -138,6 +166,31 @@ const char *policy_app_name(const struct policy *p, const struct app *a);
 int policy_app_rank(const struct app *a);
 /* Stable 64-bit hash of an app's identity (survives reloads): detent keys. */
 uint64_t policy_app_hash(const struct app *a);
+
+/*
+ * Which peer classes an app's allow lists restrict (policy.h 5a). Shared by
+ * the matcher and the kernel policy compiler so both agree.
+ */
+void policy_app_restricts(const struct app *a, bool *ret_local, bool *ret_remote);
+
+/* The standard binary directories exe aliases are looked up in, NULL-terminated. */
+extern const char *const policy_std_exe_dirs[];
+
+/*
+ * Aliases of exe name (2. "Exe aliases"): for each directory of dirs
+ * (NULL-terminated; NULL = policy_std_exe_dirs), if dir/name is a symlink
+ * whose fully resolved target's basename differs from name, that basename.
+ * *ret: NULL-terminated, each once, never name itself (strv_free() it); an
+ * empty list when there is none. Returns 0 or -ENOMEM.
+ */
+int policy_exe_aliases(const char *const *dirs, const char *name, char ***ret);
+
+/*
+ * policy_new() with the directories exe aliases are looked up in (NULL =
+ * policy_std_exe_dirs; an empty list = no aliases). For tests.
+ */
+int policy_new_with_exe_dirs(const struct config *c, const char *const *exe_dirs,
+			     struct policy **ret);
 
 /* Whether the peer is local (loopback, unspecified, or in h). */
 bool policy_addr_is_local(const struct hostaddr *h, int family, const uint8_t addr[16]);

@@ -122,7 +122,7 @@ TEST(defaults)
 	ASSERT_EQ(c->global.default_actions, ACTION_LOG | ACTION_NOTIFY);
 	ASSERT_EQ(c->global.unconfigured_actions, ACTION_LOG);
 	ASSERT_FALSE(c->global.block_unconfigured_programs);
-	ASSERT_EQ(c->global.ringbuf_size, 2u << 20);
+	ASSERT_EQ(c->global.ringbuf_size, 1u << 20);
 	ASSERT_EQ(c->global.kernel_dedup, 60);
 	ASSERT_FALSE(c->global.enforce_persist);
 	ASSERT_NULL(c->global.json_log);
