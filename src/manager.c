@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
@@ -427,6 +428,12 @@ static int on_timer(struct event_source *s, uint64_t now, void *userdata)
 		/* forget exited processes whose grace period passed (record time) */
 		proc_cache_sweep(m->procs, 0);
 		m->sweep_last = now;
+	}
+	/* after busy periods, give freed heap (process cache, output) back: steady RSS */
+	if (now - m->trim_last >= MANAGER_TRIM_USEC && m->stats.records != m->trim_records) {
+		(void)malloc_trim(0);
+		m->trim_last = now;
+		m->trim_records = m->stats.records;
 	}
 	if (m->detent && now - m->detent_last >= MANAGER_DETENT_EXPIRE_USEC) {
 		(void)detent_expire(m->detent, now);

@@ -50,6 +50,8 @@ struct ring_buffer;
 #define MANAGER_DETENT_EXPIRE_USEC (60ULL * 1000 * 1000)
 /* Process cache sweep period. */
 #define MANAGER_SWEEP_USEC (1000ULL * 1000)
+/* Returning freed heap to the kernel (malloc_trim), at most this often and only after records. */
+#define MANAGER_TRIM_USEC (10ULL * 1000 * 1000)
 /* Records handled per ring-buffer drain before the loop serves other sources. */
 #define MANAGER_BATCH 4096
 /* Pending stdout bytes beyond this are dropped (counted) rather than blocking. */
@@ -95,6 +97,7 @@ struct manager {
 	uint64_t watchdog_usec; /* WATCHDOG_USEC, 0 = off */
 	uint64_t watchdog_last;
 	uint64_t sweep_last;
+	uint64_t trim_last, trim_records; /* last malloc_trim(): time, stats.records then */
 	uint64_t started_usec; /* CLOCK_MONOTONIC */
 	struct manager_stats stats;
 

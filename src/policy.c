@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "aegis.h"
 #include "detent.h"
@@ -77,6 +78,8 @@ struct rules {
 	size_t n_groups;
 	struct hostref *hosts;
 	size_t n_hosts;
+	bool local_restr, remote_restr; /* policy.h 5a */
+	char **aliases; /* exe aliases (policy.h 2), NULL-terminated or NULL */
 	char *ports_desc, *locals_desc, *remotes_desc;
 };
 
@@ -89,6 +92,8 @@ struct policy {
 	struct rules **re_only;
 	size_t n_re_only;
 	struct smap programs;
+	char **program_aliases; /* keys of programs owned by p */
+	const char *const *exe_dirs; /* where exe aliases are looked up */
 	struct smap hosts;
 	char **host_names; /* NULL-terminated, strings owned by struct host */
 	pcre2_match_data *md;
@@ -240,6 +245,81 @@ static int addr_normalize(int family, const uint8_t in[16], uint8_t out[16])
 	return family;
 }
 
+/* ---- exe aliases ---- */
+
+const char *const policy_std_exe_dirs[] = {
+	"/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin", NULL,
+};
+
+static int strv_push_unique(char ***l, size_t *n, const char *s)
+{
+	char **v;
+
+	STRV_FOREACH(x, *l)
+		if (streq(*x, s))
+			return 0;
+	v = realloc(*l, (*n + 2) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	*l = v;
+	v[*n] = strdup(s);
+	if (!v[*n])
+		return -ENOMEM;
+	v[++*n] = NULL;
+	return 0;
+}
+
+/* The basename of dir/name's resolved target if dir/name is a symlink, else NULL. */
+static char *alias_in(const char *dir, const char *name)
+{
+	char path[PATH_MAX], *real, *base = NULL;
+	struct stat st;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
+		return NULL;
+	if (lstat(path, &st) < 0 || !S_ISLNK(st.st_mode))
+		return NULL;
+	real = realpath(path, NULL);
+	if (!real)
+		return NULL;
+	base = strrchr(real, '/');
+	base = base ? strdup(base + 1) : NULL;
+	free(real);
+	return base;
+}
+
+int policy_exe_aliases(const char *const *dirs, const char *name, char ***ret)
+{
+	char **l = calloc(1, sizeof(*l));
+	size_t n = 0;
+
+	if (!l)
+		return -ENOMEM;
+	if (!dirs)
+		dirs = policy_std_exe_dirs;
+	/* a name with a "/" is no basename; "." and ".." are no programs */
+	if (!name || !name[0] || strchr(name, '/') || streq(name, ".") || streq(name, "..")) {
+		*ret = l;
+		return 0;
+	}
+	for (size_t i = 0; dirs[i]; i++) {
+		char *base = alias_in(dirs[i], name);
+		int r = 0;
+
+		if (!base)
+			continue; /* absent, no symlink, dangling: no alias */
+		if (base[0] && !streq(base, name))
+			r = strv_push_unique(&l, &n, base);
+		free(base);
+		if (r < 0) {
+			strv_free(l);
+			return r;
+		}
+	}
+	*ret = l;
+	return 0;
+}
+
 /* ---- identity ---- */
 
 int policy_app_rank(const struct app *a)
@@ -369,6 +449,36 @@ static char *remotes_desc(const struct app *a)
 
 /* ---- compilation ---- */
 
+/* An address/CIDR remotes entry within loopback (127.0.0.0/8, ::1). */
+static bool cidr_in_loopback(const struct cidr *c)
+{
+	static const uint8_t v6_loopback[16] = { [15] = 1 };
+
+	if (c->family == AF_INET)
+		return c->prefix >= 8 && c->addr[0] == 127;
+	return c->family == AF_INET6 && c->prefix == 128 &&
+	       memcmp(c->addr, v6_loopback, sizeof(v6_loopback)) == 0;
+}
+
+void policy_app_restricts(const struct app *a, bool *ret_local, bool *ret_remote)
+{
+	bool local = a->ports.set || a->locals.set, remote = a->ports.set;
+
+	/* remotes = [] (given, empty): nothing remote is allowed */
+	if ((a->set & APP_F_REMOTES) && a->n_remotes == 0)
+		remote = true;
+	for (size_t i = 0; i < a->n_remotes; i++) {
+		const struct remote_spec *s = &a->remotes[i];
+
+		if (s->kind == REMOTE_CIDR && cidr_in_loopback(&s->cidr))
+			local = true;
+		else
+			remote = true;
+	}
+	*ret_local = local;
+	*ret_remote = remote;
+}
+
 static int rgroup_cmp(const void *x, const void *y)
 {
 	const struct rgroup *a = x, *b = y;
@@ -430,6 +540,7 @@ static int compile_remotes(struct policy *p, struct rules *ru)
 	int r;
 
 	ru->remotes_set = (a->set & APP_F_REMOTES) || a->n_remotes > 0;
+	policy_app_restricts(a, &ru->local_restr, &ru->remote_restr);
 	for (size_t i = 0; i < a->n_remotes; i++) {
 		const struct remote_spec *s = &a->remotes[i];
 
@@ -498,6 +609,12 @@ static int compile_rules(struct policy *p, struct rules *ru)
 	const struct app *a = ru->app;
 	int r;
 
+	if (a->exe) {
+		r = policy_exe_aliases(p->exe_dirs, a->exe, &ru->aliases);
+		if (r < 0)
+			return r;
+	}
+
 	ru->rank = policy_app_rank(a);
 	ru->name = app_display_name(a);
 	ru->ports_desc = portset_desc(&a->ports, "ports");
@@ -518,8 +635,14 @@ static int index_rules(struct policy *p, struct rules *ru)
 
 	if (a->path)
 		return smap_add_str(&p->by_path, a->path, ru);
-	if (a->exe)
-		return smap_add_str(&p->by_exe, a->exe, ru);
+	if (a->exe) {
+		int r = smap_add_str(&p->by_exe, a->exe, ru);
+
+		STRV_FOREACH(al, ru->aliases)
+			if (r >= 0)
+				r = smap_add_str(&p->by_exe, *al, ru);
+		return r;
+	}
 	if (a->cmdline) {
 		struct rules **v = realloc(p->re_only, (p->n_re_only + 1) * sizeof(*v));
 
@@ -551,6 +674,27 @@ static int collect_hosts(struct policy *p)
 	return 0;
 }
 
+/* Adds the aliases of whitelisted program name to p->programs (keys owned by p). */
+static int program_aliases(struct policy *p, const char *name)
+{
+	char **al = NULL;
+	size_t n = strv_length(p->program_aliases);
+	int r;
+
+	r = policy_exe_aliases(p->exe_dirs, name, &al);
+	STRV_FOREACH(x, al) {
+		if (r < 0)
+			break;
+		if (smap_find(&p->programs, *x, strlen(*x)))
+			continue;
+		r = strv_push_unique(&p->program_aliases, &n, *x);
+		if (r >= 0)
+			r = smap_add_str(&p->programs, p->program_aliases[n - 1], NULL);
+	}
+	strv_free(al);
+	return r;
+}
+
 static int policy_compile(struct policy *p)
 {
 	const struct config *c = p->c;
@@ -558,6 +702,12 @@ static int policy_compile(struct policy *p)
 
 	STRV_FOREACH(s, c->whitelist.programs) {
 		r = smap_add_str(&p->programs, *s, NULL);
+		if (r < 0)
+			return r;
+	}
+	/* by name: their aliases too (policy.h 2) */
+	STRV_FOREACH(s, c->whitelist.programs) {
+		r = (*s)[0] == '/' ? 0 : program_aliases(p, *s);
 		if (r < 0)
 			return r;
 	}
@@ -585,6 +735,12 @@ static int policy_compile(struct policy *p)
 
 int policy_new(const struct config *c, struct policy **ret)
 {
+	return policy_new_with_exe_dirs(c, NULL, ret);
+}
+
+int policy_new_with_exe_dirs(const struct config *c, const char *const *exe_dirs,
+			     struct policy **ret)
+{
 	struct policy *p;
 	int r;
 
@@ -592,6 +748,7 @@ int policy_new(const struct config *c, struct policy **ret)
 	if (!p)
 		return -ENOMEM;
 	p->c = c;
+	p->exe_dirs = exe_dirs ? exe_dirs : policy_std_exe_dirs;
 	p->gen = atomic_fetch_add(&policy_gen_counter, 1) + 1;
 	p->reasons.own_keys = true;
 	p->md = pcre2_match_data_create(1, NULL);
@@ -621,6 +778,7 @@ static void rules_done(struct rules *ru)
 		addrset_done(&ru->groups[i].set);
 	free(ru->groups);
 	free(ru->hosts);
+	strv_free(ru->aliases);
 }
 
 struct policy *policy_free(struct policy *p)
@@ -647,6 +805,7 @@ struct policy *policy_free(struct policy *p)
 	smap_done(&p->by_uid);
 	smap_done(&p->by_user);
 	smap_done(&p->programs);
+	strv_free(p->program_aliases);
 	smap_done(&p->reasons);
 	free(p->re_only);
 	free(p->host_names);
@@ -673,6 +832,16 @@ static bool str_eq(const char *s, const char *b, size_t blen)
 	return strlen(s) == blen && memcmp(s, b, blen) == 0;
 }
 
+static bool exe_matches(const struct rules *ru, const struct exe_view *v)
+{
+	if (str_eq(ru->app->exe, v->base, v->base_len))
+		return true;
+	STRV_FOREACH(al, ru->aliases)
+		if (str_eq(*al, v->base, v->base_len))
+			return true;
+	return false;
+}
+
 static bool rules_match(const struct policy *p, const struct rules *ru,
 			const struct proc_info *proc, const struct exe_view *v)
 {
@@ -680,7 +849,7 @@ static bool rules_match(const struct policy *p, const struct rules *ru,
 
 	if (a->path && !str_eq(a->path, v->path, v->path_len))
 		return false;
-	if (a->exe && !str_eq(a->exe, v->base, v->base_len))
+	if (a->exe && !exe_matches(ru, v))
 		return false;
 	if (a->unit && !(proc->unit && streq(a->unit, proc->unit)))
 		return false;
