@@ -480,7 +480,8 @@ static const char *config_path(const struct manager *m)
 	return NULL;
 }
 
-static int config_load_logged(const char *path, struct config **ret)
+/* Loads path, logging every diagnostic; the first error also goes to first_error (may be NULL). */
+static int config_load_logged(const char *path, struct config **ret, struct strbuf *first_error)
 {
 	struct config_load_opts o = { .main_path = path };
 	struct diag_list d = {};
@@ -488,6 +489,21 @@ static int config_load_logged(const char *path, struct config **ret)
 
 	r = config_load(&o, ret, &d);
 	log_diags(&d);
+	for (size_t i = 0; first_error && r < 0 && i < d.n; i++) {
+		const struct diag *g = &d.d[i];
+
+		if (g->warning)
+			continue;
+		if (g->file && g->line)
+			strbuf_printf(first_error, "%s:%u:%u: %s", g->file, g->line, g->col,
+				      g->msg);
+		else
+			strbuf_printf(first_error, "%s%s%s", g->file ?: "", g->file ? ": " : "",
+				      g->msg);
+		if (d.n_errors > 1)
+			strbuf_printf(first_error, " (and %zu more errors)", d.n_errors - 1);
+		break;
+	}
 	diag_list_done(&d);
 	return r;
 }
@@ -562,7 +578,10 @@ int manager_reload(struct manager *m, struct strbuf *msg)
 	const char *path = config_path(m);
 	struct config *c = NULL;
 	uint64_t t0 = now_usec(CLOCK_MONOTONIC), t_load;
+	struct strbuf first;
 	int r;
+
+	strbuf_init(&first);
 
 	(void)sd_notify(0, "RELOADING=1");
 	m->stats.reloads++;
@@ -573,13 +592,13 @@ int manager_reload(struct manager *m, struct strbuf *msg)
 		r = 0;
 		goto out;
 	}
-	r = config_load_logged(path, &c);
+	r = config_load_logged(path, &c, msg ? &first : NULL);
 	if (r < 0) {
 		m->stats.reload_failures++;
 		log_error_errno(r, "Reload of %s failed, keeping the current policy: %m", path);
 		if (msg)
 			strbuf_printf(msg, "reload of %s failed: %s; current policy kept", path,
-				      strerror(-r));
+				      first.len ? first.s : strerror(-r));
 		goto out;
 	}
 	t_load = now_usec(CLOCK_MONOTONIC) - t0;
@@ -602,6 +621,7 @@ int manager_reload(struct manager *m, struct strbuf *msg)
 	if (msg)
 		strbuf_printf(msg, "reloaded %s", path);
 out:
+	strbuf_done(&first);
 	(void)sd_notify(0, "READY=1");
 	return r;
 }
@@ -702,7 +722,7 @@ static int setup_config(struct manager *m)
 				AEGIS_DEFAULT_CONFIG);
 		return 0;
 	}
-	r = config_load_logged(path, &c);
+	r = config_load_logged(path, &c, /* first_error= */ NULL);
 	if (r < 0)
 		return log_error_errno(r, "Failed to load %s: %m", path);
 	return manager_apply_config(m, c);

@@ -11,6 +11,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 
 #include <errno.h>
+#include <limits.h>
 #include <linux/types.h>
 #include <netinet/in.h>
 #include <pcre2.h>
@@ -1061,10 +1062,9 @@ static void peer_of(const struct hostaddr *h, const struct record *r, struct pee
 	ret->cls = policy_addr_is_local(h, ret->family, ret->addr) ? PEER_LOCAL : PEER_REMOTE;
 }
 
-static bool remotes_allow(const struct policy *p, const struct rules *ru, const struct peer *pe)
+/* A remotes address/CIDR/hostname entry matches (peer, port): any peer class. */
+static bool remotes_addr_allow(const struct rules *ru, const struct peer *pe)
 {
-	if (portset_contains(&ru->remote_ports, pe->port))
-		return true;
 	for (size_t i = 0; i < ru->n_groups && ru->groups[i].pr.lo <= pe->port; i++)
 		if (pe->port <= ru->groups[i].pr.hi &&
 		    addrset_contains(&ru->groups[i].set, pe->family, pe->addr))
@@ -1129,43 +1129,53 @@ static const char *reason_store(const struct policy *cp, const struct reason_key
 	return block + sizeof(*k);
 }
 
-static void violation_subject(const struct record *r, const struct peer *pe, bool by_remotes,
+static void violation_subject(const struct record *r, const struct peer *pe, bool with_addr,
 			      char *buf, size_t size)
 {
+	const char *cls = pe->cls == PEER_LOCAL ? "local" : "remote";
 	char addr[64];
 
 	record_addr_to_string(pe->family, pe->addr, addr, sizeof(addr));
 	if (pe->cls == PEER_NONE)
 		snprintf(buf, size, "listen port %u", pe->port);
 	else if (r->direction == AEGIS_DIR_IN)
-		snprintf(buf, size, "incoming port %u from %s %s", pe->port,
-			 pe->cls == PEER_LOCAL ? "local" : "remote", addr);
-	else if (by_remotes)
-		snprintf(buf, size, "remote %s port %u", addr, pe->port);
+		snprintf(buf, size, "incoming port %u from %s %s", pe->port, cls, addr);
+	else if (with_addr)
+		snprintf(buf, size, "%s %s port %u", cls, addr, pe->port);
 	else
-		snprintf(buf, size, "%s port %u", pe->cls == PEER_LOCAL ? "local" : "remote",
-			 pe->port);
+		snprintf(buf, size, "%s port %u", cls, pe->port);
+}
+
+/* Whether remotes were consulted for this peer (policy.h 5c). */
+static bool remotes_apply(const struct rules *ru, const struct peer *pe)
+{
+	if (pe->cls == PEER_REMOTE)
+		return ru->remotes_set;
+	return pe->cls == PEER_LOCAL && (ru->n_groups > 0 || ru->n_hosts > 0);
 }
 
 static const char *violation_reason(const struct policy *p, const struct rules *ru,
 				    const struct record *r, const struct peer *pe)
 {
 	const struct app *a = ru->app;
-	bool by_ports = a->ports.set, by_locals = pe->cls != PEER_REMOTE && a->locals.set;
-	bool by_remotes = pe->cls == PEER_REMOTE && ru->remotes_set;
-	const char *l1 = by_ports ? ru->ports_desc : by_locals ? ru->locals_desc : ru->remotes_desc;
-	const char *l2 = by_ports && by_locals	? ru->locals_desc :
-			 by_ports && by_remotes ? ru->remotes_desc :
-						  NULL;
+	bool by_remotes = remotes_apply(ru, pe);
+	const char *lists[3];
+	size_t n = 0, o;
 	struct reason_key k = {
 		.ru = ru,
 		.cls = (uint8_t)pe->cls,
 		.direction = r->direction,
 		.port = pe->port,
 	};
-	char subject[128], text[1400];
+	char subject[128], text[2048];
 	const char *s;
 
+	if (a->ports.set)
+		lists[n++] = ru->ports_desc;
+	if (pe->cls != PEER_REMOTE && a->locals.set)
+		lists[n++] = ru->locals_desc;
+	if (by_remotes)
+		lists[n++] = ru->remotes_desc;
 	if (r->direction == AEGIS_DIR_IN || by_remotes) {
 		k.family = (uint8_t)pe->family;
 		memcpy(k.addr, pe->addr, sizeof(k.addr));
@@ -1173,13 +1183,29 @@ static const char *violation_reason(const struct policy *p, const struct rules *
 	s = reason_lookup(p, &k);
 	if (s)
 		return s;
-	if (p->reasons.n >= REASONS_MAX)
+	if (p->reasons.n >= REASONS_MAX || n == 0)
 		return "port not allowed by the app's allow lists";
 	violation_subject(r, pe, by_remotes, subject, sizeof(subject));
-	snprintf(text, sizeof(text), "%s not in %s%s%s", subject, l1, l2 ? " or " : "",
-		 l2 ? l2 : "");
+	o = (size_t)snprintf(text, sizeof(text), "%s not in %s", subject, lists[0]);
+	for (size_t i = 1; i < n && o < sizeof(text); i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, " or %s", lists[i]);
 	s = reason_store(p, &k, text);
 	return s ?: "port not allowed by the app's allow lists";
+}
+
+/* listen: only ports and locals apply (policy.h 5, "listen"). */
+static void decide_listen(const struct policy *p, const struct rules *ru, const struct peer *pe,
+			  unsigned vact, struct record *r)
+{
+	const struct app *a = ru->app;
+
+	if (!a->ports.set && !a->locals.set)
+		return set_decision(r, OUTCOME_ALLOWED, 0, ru->name, "no allow list restricts it");
+	if (portset_contains(&a->ports, pe->port))
+		return set_decision(r, OUTCOME_ALLOWED, 0, ru->name, "port in ports");
+	if (portset_contains(&a->locals, pe->port))
+		return set_decision(r, OUTCOME_ALLOWED, 0, ru->name, "port in locals");
+	set_decision(r, OUTCOME_VIOLATION, vact, ru->name, violation_reason(p, ru, r, pe));
 }
 
 static void decide_app(const struct policy *p, const struct rules *ru, const struct peer *pe,
@@ -1188,31 +1214,28 @@ static void decide_app(const struct policy *p, const struct rules *ru, const str
 	const struct app *a = ru->app;
 	unsigned vact =
 		final_actions((a->set & APP_F_ACTIONS) ? a->actions : p->c->global.default_actions);
-	bool any = false;
+	bool local = pe->cls == PEER_LOCAL;
 
-	if (pe->cls == PEER_LOCAL && !a->local)
+	if (pe->cls == PEER_NONE)
+		return decide_listen(p, ru, pe, vact, r);
+	if (local && !a->local)
 		return set_decision(r, OUTCOME_VIOLATION, vact, ru->name,
 				    "local connections forbidden (local = false)");
-	if (pe->cls == PEER_REMOTE && !a->remote)
+	if (!local && !a->remote)
 		return set_decision(r, OUTCOME_VIOLATION, vact, ru->name,
 				    "remote connections forbidden (remote = false)");
-	if (a->ports.set) {
-		any = true;
-		if (portset_contains(&a->ports, pe->port))
-			return set_decision(r, OUTCOME_ALLOWED, 0, ru->name, "port in ports");
-	}
-	if (pe->cls != PEER_REMOTE && a->locals.set) {
-		any = true;
-		if (portset_contains(&a->locals, pe->port))
-			return set_decision(r, OUTCOME_ALLOWED, 0, ru->name, "port in locals");
-	}
-	if (pe->cls == PEER_REMOTE && ru->remotes_set) {
-		any = true;
-		if (remotes_allow(p, ru, pe))
-			return set_decision(r, OUTCOME_ALLOWED, 0, ru->name, "peer in remotes");
-	}
-	if (!any)
-		return set_decision(r, OUTCOME_ALLOWED, 0, ru->name, "no allow list restricts it");
+	if (!(local ? ru->local_restr : ru->remote_restr))
+		return set_decision(r, OUTCOME_ALLOWED, 0, ru->name,
+				    local ? "no allow list restricts local peers" :
+					    "no allow list restricts remote peers");
+	if (portset_contains(&a->ports, pe->port))
+		return set_decision(r, OUTCOME_ALLOWED, 0, ru->name, "port in ports");
+	if (local && portset_contains(&a->locals, pe->port))
+		return set_decision(r, OUTCOME_ALLOWED, 0, ru->name, "port in locals");
+	if (remotes_addr_allow(ru, pe))
+		return set_decision(r, OUTCOME_ALLOWED, 0, ru->name, "peer in remotes");
+	if (!local && portset_contains(&ru->remote_ports, pe->port))
+		return set_decision(r, OUTCOME_ALLOWED, 0, ru->name, "port in remotes");
 	set_decision(r, OUTCOME_VIOLATION, vact, ru->name, violation_reason(p, ru, r, pe));
 }
 
