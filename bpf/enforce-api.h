@@ -27,11 +27,14 @@
  *  4. rule (policy.h steps 3-5 for direction "out", peer = dst): ignore ->
  *     allow. The destination is "local" if it is loopback, unspecified, or in
  *     enf_local4/6. Violation when local && NO_LOCAL, or !local && NO_REMOTE.
- *     The allow lists that apply: local peer: PORTS and LOCALS; remote
- *     peer: PORTS and REMOTES. None of them set -> allowed; else allowed
- *     when one admits it: dport in the ports/locals set; (dst, dport) in the
- *     rule's remotes (the cidr tries give, for the longest prefix containing
- *     dst, the port set of all remote entries whose CIDR contains dst).
+ *     The peer's class is restricted when the rule has LOCAL_RESTR (local
+ *     peer) or REMOTE_RESTR (remote peer), computed at compile time by
+ *     policy_app_restricts(); an unrestricted class -> allowed. Else allowed
+ *     when: dport in the PORTS set; or local and dport in the LOCALS set; or
+ *     (dst, dport) in the rule's REMOTES address entries, whatever the class
+ *     (the cidr tries give, for the longest prefix containing dst, the port
+ *     set of all address/CIDR/hostname entries whose CIDR contains dst); or
+ *     !local and dport in the RPORTS set (port-only remotes entries).
  *     No rule -> the header's unconfigured verdict.
  *  5. violation with BLOCK -> refuse (EPERM); with KILL -> refuse and
  *     bpf_send_signal(SIGKILL) in the same hook.
@@ -86,13 +89,18 @@ struct aegis_enf_id_val {
 #define AEGIS_ENF_R_NO_REMOTE (1u << 4)
 #define AEGIS_ENF_R_PORTS (1u << 5)
 #define AEGIS_ENF_R_LOCALS (1u << 6)
-#define AEGIS_ENF_R_REMOTES (1u << 7)
+#define AEGIS_ENF_R_REMOTES (1u << 7) /* remotes address entries: remotes_set (cidr tries) */
+#define AEGIS_ENF_R_LOCAL_RESTR (1u << 8) /* the allow lists restrict local peers */
+#define AEGIS_ENF_R_REMOTE_RESTR (1u << 9) /* ... remote peers */
+#define AEGIS_ENF_R_RPORTS (1u << 10) /* port-only remotes entries: rports_set */
 
 struct aegis_enf_rule {
 	__u32 flags;
 	__u32 ports_set;
 	__u32 locals_set;
 	__u32 remotes_set;
+	__u32 rports_set;
+	__u32 pad;
 };
 
 /* LPM keys: set id and port/address in network byte order. */

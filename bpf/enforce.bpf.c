@@ -393,7 +393,6 @@ static __always_inline bool rule_allows(struct set *s, const struct aegis_enf_ru
 					const struct dst *d)
 {
 	bool local = is_local(d);
-	__u32 lists;
 
 	if (r->flags & AEGIS_ENF_R_IGNORE)
 		return true;
@@ -401,15 +400,17 @@ static __always_inline bool rule_allows(struct set *s, const struct aegis_enf_ru
 		return false;
 	if (!local && (r->flags & AEGIS_ENF_R_NO_REMOTE))
 		return false;
-	/* local peer: ports and locals apply; remote peer: ports and remotes */
-	lists = r->flags & (AEGIS_ENF_R_PORTS | (local ? AEGIS_ENF_R_LOCALS : AEGIS_ENF_R_REMOTES));
-	if (!lists)
+	/* the peer's class is not restricted by any allow list */
+	if (!(r->flags & (local ? AEGIS_ENF_R_LOCAL_RESTR : AEGIS_ENF_R_REMOTE_RESTR)))
 		return true;
-	if ((lists & AEGIS_ENF_R_PORTS) && port_in(s->ports, r->ports_set, d->port))
+	if ((r->flags & AEGIS_ENF_R_PORTS) && port_in(s->ports, r->ports_set, d->port))
 		return true;
-	if ((lists & AEGIS_ENF_R_LOCALS) && port_in(s->ports, r->locals_set, d->port))
+	if (local && (r->flags & AEGIS_ENF_R_LOCALS) && port_in(s->ports, r->locals_set, d->port))
 		return true;
-	if ((lists & AEGIS_ENF_R_REMOTES) && cidr_port_in(s, r->remotes_set, d))
+	/* address entries match local and remote peers alike */
+	if ((r->flags & AEGIS_ENF_R_REMOTES) && cidr_port_in(s, r->remotes_set, d))
+		return true;
+	if (!local && (r->flags & AEGIS_ENF_R_RPORTS) && port_in(s->ports, r->rports_set, d->port))
 		return true;
 	return false;
 }

@@ -69,6 +69,14 @@ struct {
 	__type(value, struct pending);
 } pending SEC(".maps");
 
+/*
+ * Entries in pending, roughly: almost always 0, since only events that pass
+ * the dedup are stashed. The exit programs (every connect, and every send(),
+ * TCP included) then skip the hash lookup. An entry whose exit never came
+ * keeps it above 0: that only costs the lookup again.
+ */
+__u64 pending_n = 0;
+
 /* In-kernel dedup: (process, proto, direction, remote addr, port) -> window state. */
 struct dedup_key {
 	__u64 start_time;
@@ -409,7 +417,10 @@ static __always_inline int stash(__u8 kind, const struct inet_sock_ref *ref,
 	p.kind = kind;
 	p.proto = ref->proto;
 	p.family = ref->family;
-	bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
+	if (bpf_map_update_elem(&pending, &tid, &p, BPF_NOEXIST) == 0)
+		__sync_fetch_and_add(&pending_n, 1);
+	else
+		bpf_map_update_elem(&pending, &tid, &p, BPF_ANY);
 	return 0;
 }
 
@@ -486,6 +497,8 @@ static __always_inline int pending_exit(long ret)
 	struct pending *p;
 	struct conn c = {};
 
+	if (!pending_n)
+		return 0;
 	p = bpf_map_lookup_elem(&pending, &tid);
 	if (!p)
 		return 0;
@@ -509,7 +522,8 @@ static __always_inline int pending_exit(long ret)
 	}
 	emit_conn(&c);
 end:
-	bpf_map_delete_elem(&pending, &tid);
+	if (bpf_map_delete_elem(&pending, &tid) == 0)
+		__sync_fetch_and_sub(&pending_n, 1);
 	return 0;
 }
 

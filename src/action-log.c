@@ -90,7 +90,10 @@ int action_format_message(const struct record *r, const char *kind, struct strbu
 	put_sanitized(b, p->comm[0] ? p->comm : "?");
 	strbuf_printf(b, "[%d] %s %s ", (int)p->pid, proto_to_string(r->proto) ?: "?",
 		      direction_to_string(r->direction) ?: "?");
-	put_endpoint(b, r->family, r->saddr, r->sport);
+	if (r->direction == AEGIS_DIR_LISTEN)
+		strbuf_puts(b, "-"); /* no peer yet: as the stdout line and JSON ("src": "") */
+	else
+		put_endpoint(b, r->family, r->saddr, r->sport);
 	strbuf_puts(b, " -> ");
 	put_endpoint(b, r->family, r->daddr, r->dport);
 	strbuf_puts(b, " exe=");

@@ -284,6 +284,19 @@ static void print_app(const char *label, const struct policy *p, const struct ap
 	printf("%-13s%s (%s:%u)\n", label, policy_app_name(p, a), a->file ? a->file : "?", a->line);
 }
 
+/* exe = NAME also matches the resolved names of NAME's symlinks (policy.h 2). */
+static void print_aliases(const struct policy *p, const struct app *a)
+{
+	char *const *al = policy_app_exe_aliases(p, a);
+
+	if (!al)
+		return;
+	printf("exe aliases: exe = \"%s\" also matches", a->exe);
+	for (size_t i = 0; al[i]; i++)
+		printf("%s %s", i ? "," : "", al[i]);
+	printf(" (symlinks in the standard binary directories)\n");
+}
+
 static void print_matches(const struct policy *p, const struct proc_info *pi)
 {
 	const struct app *all[EXPLAIN_MATCHES_MAX];
@@ -294,6 +307,7 @@ static void print_matches(const struct policy *p, const struct proc_info *pi)
 		return;
 	}
 	print_app("app:", p, all[0]);
+	print_aliases(p, all[0]);
 	for (size_t i = 1; i < n && i < ARRAY_SIZE(all); i++)
 		print_app(policy_app_rank(all[i]) < policy_app_rank(all[0]) ? "  beats:" :
 									      "  beats (tie):",

@@ -53,8 +53,9 @@ int pcompile_range_prefixes(unsigned __int128 lo, unsigned __int128 hi, unsigned
 		/* largest aligned block starting at lo that stays within hi */
 		while (k < width) {
 			/* size - 1 of a block of 2^(k+1); 2^128 itself does not fit */
-			unsigned __int128 mask = k + 1 >= 128 ? ~(unsigned __int128)0 :
-						 ((unsigned __int128)1 << (k + 1)) - 1;
+			unsigned __int128 mask = k + 1 >= 128 ?
+							 ~(unsigned __int128)0 :
+							 ((unsigned __int128)1 << (k + 1)) - 1;
 
 			if (lo & mask)
 				break;
@@ -170,7 +171,32 @@ static int emit_id(struct pcompile_plan *p, const struct aegis_enf_id_key *k, ui
 static void key_name(struct aegis_enf_id_key *k, const char *name)
 {
 	/* names longer than AEGIS_ENF_NAME_MAX - 1 compare on that prefix (as in the kernel) */
+	memset(k->name, 0, sizeof(k->name));
 	strncpy(k->name, name, sizeof(k->name) - 1);
+}
+
+/*
+ * Emits k (kind *_EXE) for name and for each of its exe aliases (policy.h 2:
+ * the kernel sees the resolved file's dentry name, e.g. nc.openbsd for nc).
+ */
+static int emit_exe_ids(struct pcompile_plan *p, const struct pcompile_env *env,
+			struct aegis_enf_id_key *k, const char *name, uint32_t rule, uint32_t rank)
+{
+	char **aliases = NULL;
+	int r;
+
+	key_name(k, name);
+	r = emit_id(p, k, rule, rank);
+	if (r >= 0)
+		r = policy_exe_aliases(env ? env->exe_dirs : NULL, name, &aliases);
+	STRV_FOREACH(al, aliases) {
+		if (r < 0)
+			break;
+		key_name(k, *al);
+		r = emit_id(p, k, rule, rank);
+	}
+	strv_free(aliases);
+	return r;
 }
 
 /* ---- remotes: CIDR forest, so the longest match carries the union of all containing entries */
@@ -383,7 +409,6 @@ static int rlist_add(struct rlist *l, int family, const uint8_t *addr, unsigned 
 
 static int remotes_collect(const struct app *a, const struct pcompile_env *env, struct rlist *l)
 {
-	static const uint8_t any[16];
 	int r = 0;
 
 	for (size_t i = 0; i < a->n_remotes && r >= 0; i++) {
@@ -393,10 +418,7 @@ static int remotes_collect(const struct app *a, const struct pcompile_env *env, 
 
 		switch (s->kind) {
 		case REMOTE_PORT_ONLY:
-			r = rlist_add(l, AF_INET, any, 0, s->ports);
-			if (r >= 0)
-				r = rlist_add(l, AF_INET6, any, 0, s->ports);
-			break;
+			break; /* remote peers only: the rule's rports set */
 		case REMOTE_CIDR:
 			r = rlist_add(l, s->cidr.family, s->cidr.addr, s->cidr.prefix, s->ports);
 			break;
@@ -480,11 +502,11 @@ static int compile_whitelist(struct pcompile_plan *p, const struct config *c,
 			    env->stat_path(*prog, &k.ino, &k.dev, env->userdata) < 0)
 				continue; /* absent file: nothing to exempt */
 			k.kind = AEGIS_ENF_ID_WL_PATH;
+			r = emit_id(p, &k, AEGIS_ENF_NO_RULE, 0);
 		} else {
 			k.kind = AEGIS_ENF_ID_WL_EXE;
-			key_name(&k, *prog);
+			r = emit_exe_ids(p, env, &k, *prog, AEGIS_ENF_NO_RULE, 0);
 		}
-		r = emit_id(p, &k, AEGIS_ENF_NO_RULE, 0);
 		if (r < 0)
 			return r;
 		p->hdr.flags |= AEGIS_ENF_H_WL_PROGS;
@@ -494,10 +516,42 @@ static int compile_whitelist(struct pcompile_plan *p, const struct config *c,
 
 /* ---- apps */
 
+/* remotes: address entries into the cidr tries, port-only entries into a port set. */
+static int compile_rule_remotes(struct pcompile_plan *p, const struct app *a,
+				const struct pcompile_env *env, struct aegis_enf_rule *ru)
+{
+	struct portset rports = {};
+	bool addrs = false;
+	int r = 0;
+
+	for (size_t i = 0; i < a->n_remotes && r >= 0; i++) {
+		struct port_range pr = a->remotes[i].ports;
+
+		if (a->remotes[i].kind != REMOTE_PORT_ONLY) {
+			addrs = true;
+			continue;
+		}
+		if (pr.lo == 0 && pr.hi == 0)
+			pr = (struct port_range){ 1, 65535 };
+		r = portset_add(&rports, pr);
+	}
+	if (r >= 0 && rports.n > 0) {
+		ru->flags |= AEGIS_ENF_R_RPORTS;
+		r = emit_portset(p, &rports, &ru->rports_set);
+	}
+	portset_done(&rports);
+	if (r >= 0 && addrs) {
+		ru->flags |= AEGIS_ENF_R_REMOTES;
+		r = compile_remotes(p, a, env, &ru->remotes_set);
+	}
+	return r;
+}
+
 static int compile_rule(struct pcompile_plan *p, const struct app *a,
 			const struct pcompile_env *env, unsigned block_bits)
 {
 	struct aegis_enf_rule *ru = &p->rules[a->index];
+	bool local_restr, remote_restr;
 	int r;
 
 	ru->flags = block_bits;
@@ -519,13 +573,12 @@ static int compile_rule(struct pcompile_plan *p, const struct app *a,
 		if (r < 0)
 			return r;
 	}
-	if ((a->set & APP_F_REMOTES) || a->n_remotes > 0) {
-		ru->flags |= AEGIS_ENF_R_REMOTES;
-		r = compile_remotes(p, a, env, &ru->remotes_set);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	policy_app_restricts(a, &local_restr, &remote_restr);
+	if (local_restr)
+		ru->flags |= AEGIS_ENF_R_LOCAL_RESTR;
+	if (remote_restr)
+		ru->flags |= AEGIS_ENF_R_REMOTE_RESTR;
+	return compile_rule_remotes(p, a, env, ru);
 }
 
 /* Candidate keys: a fresh exec of these exes waits for its cmdline verdict. */
@@ -541,7 +594,8 @@ static int compile_candidate(struct pcompile_plan *p, const struct app *a,
 		k.kind = AEGIS_ENF_ID_CAND_PATH;
 	} else if (a->exe) {
 		k.kind = AEGIS_ENF_ID_CAND_EXE;
-		key_name(&k, a->exe);
+		p->hdr.flags |= AEGIS_ENF_H_CAND;
+		return emit_exe_ids(p, env, &k, a->exe, a->index, 0);
 	} else {
 		/* any exe: every exec is classified at once, but not held pending */
 		p->hdr.flags |= AEGIS_ENF_H_CAND_ANY;
@@ -584,15 +638,16 @@ static int compile_identity(struct pcompile_plan *p, const struct app *a,
 			return 0;
 		}
 		k.kind = AEGIS_ENF_ID_PATH;
-	} else if (a->exe) {
+	} else if (a->exe)
 		k.kind = AEGIS_ENF_ID_EXE;
-		key_name(&k, a->exe);
-	} else
+	else
 		k.kind = AEGIS_ENF_ID_NONE;
 	p->hdr.id_mask |= AEGIS_ENF_IDBIT(k.kind, !a->user, !a->unit);
 	rank = ((uint32_t)policy_app_rank(a) << 17) | (uint32_t)MIN(a->index, 0x1ffffu);
 	info->kind = PCOMPILE_KERNEL;
 	info->why = "";
+	if (k.kind == AEGIS_ENF_ID_EXE)
+		return emit_exe_ids(p, env, &k, a->exe, a->index, rank);
 	return emit_id(p, &k, a->index, rank);
 }
 

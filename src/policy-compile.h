@@ -3,16 +3,20 @@
  * Policy compiler: the block-relevant part of a config as the contents of
  * the enforcement maps (bpf/enforce-api.h). Pure: the few facts that need the
  * system (inode of a path, cgroup of a unit, hostname addresses) come from
- * the caller through struct pcompile_env. No logging.
+ * the caller through struct pcompile_env; exe aliases are symlinks read in
+ * env->exe_dirs (the standard binary directories). No logging.
  *
  * What the kernel can decide (mirrors policy.h):
  *  - whitelist ips/ports/programs (names, and paths by inode/device);
- *  - apps identified by exe (dentry name), path (inode/device of the file at
- *    compile time), user (uid), unit (cgroup id of the unit's cgroup at
+ *  - apps identified by exe (dentry name, and the names of the exe's aliases,
+ *    policy.h 2), path (inode/device of the file at compile time), user
+ *    (uid), unit (cgroup id of the unit's cgroup at
  *    compile time, matched as an ancestor of the task's cgroup), and any
- *    combination; their local/remote permissions, ports, locals, remotes
- *    (CIDRs, port-only entries, and hostnames with the addresses known at
- *    compile time);
+ *    combination; their local/remote permissions, which peer classes their
+ *    allow lists restrict (policy_app_restricts()), ports, locals, remotes
+ *    (CIDRs and hostnames with the addresses known at compile time into the
+ *    cidr tries, matched for local and remote peers; port-only entries into
+ *    a port set, for remote peers);
  *  - unconfigured programs (with global.block_unconfigured_programs).
  * Apps with a cmdline matcher are compiled as rules too, but only a
  * per-process verdict written by userspace selects them (PCOMPILE_CMDLINE).
@@ -39,6 +43,11 @@ struct pcompile_env {
 	/* current addresses of a hostname used in remotes; 0 and n = 0 when unresolved */
 	int (*host_addrs)(const char *host, const struct cidr **ret, size_t *ret_n, void *userdata);
 	void *userdata;
+	/*
+	 * Where exe aliases are looked up (policy_exe_aliases()): NULL (or a NULL
+	 * env) = policy_std_exe_dirs, as policy_new() does, so both agree.
+	 */
+	const char *const *exe_dirs;
 };
 
 enum pcompile_kind {

@@ -993,6 +993,13 @@ const char *policy_app_name(const struct policy *p, const struct app *a)
 	return ru ? ru->name : "";
 }
 
+char *const *policy_app_exe_aliases(const struct policy *p, const struct app *a)
+{
+	const struct rules *ru = rules_of(p, a);
+
+	return ru && ru->aliases && ru->aliases[0] ? ru->aliases : NULL;
+}
+
 /* ---- decisions ---- */
 
 bool policy_addr_is_local(const struct hostaddr *h, int family, const uint8_t addr[16])

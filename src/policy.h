@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The policy matcher: which [[app]] a process is, and what a connection of
- * that process means (allowed, violation, ...). Pure core module: no I/O, no
- * logging above debug, single-threaded (one policy object is used from one
+ * that process means (allowed, violation, ...). Core module: no I/O but the
+ * exe alias lookup of policy_new() (lstat/realpath of a few names in the
+ * standard binary directories), no logging above debug, single-threaded (one policy object is used from one
  * thread: it keeps a PCRE2 match_data and interned reason strings inside).
  *
  * SEMANTICS (copied into aegis.toml(5))
@@ -24,7 +25,9 @@
  *    - the port is in whitelist.ports (remote port out, local port in/listen),
  *    - the program is in whitelist.programs: an entry starting with "/" is
  *      compared with the executable's path, any other entry with its
- *      basename. A " (deleted)" suffix of the path is ignored.
+ *      basename, also through the entry's exe aliases (2.), so "nc"
+ *      whitelists nc.openbsd as well. A " (deleted)" suffix of the path is
+ *      ignored.
  *
  * 2. App. The process is matched against every [[app]]. An app matches when
  *    ALL the matchers it sets match:
@@ -100,10 +103,9 @@
  *    The detent (detent.h) then suppresses repeated log/notify/script; block
  *    and kill apply every time.
  *
- * Costs: app lookup is a hash lookup by executable path and basename (aliases
- * are extra keys of the same index; plus
- * unit/user for apps that only set those), and regexes only for apps with a
- * cmdline (those with an exe/path too run their regex only when the exe/path
+ * Costs: app lookup is a hash lookup by executable path and basename (plus
+ * unit/user for apps that only set those; exe aliases are extra keys of the
+ * same index), and regexes only for apps with a cmdline (those with an exe/path too run their regex only when the exe/path
  * matched): independent of the number of apps. remotes CIDRs are compiled
  * into sorted intervals per distinct port range: O(log n) per port range.
  */
@@ -162,6 +164,8 @@ void policy_decide(const struct policy *p, const struct hostaddr *h, struct reco
 
 /* Display name of an app: its name, else "exe=x path=/y ...". Owned by p. */
 const char *policy_app_name(const struct policy *p, const struct app *a);
+/* The exe aliases of an app (policy.h 2), NULL-terminated, or NULL if none. Owned by p. */
+char *const *policy_app_exe_aliases(const struct policy *p, const struct app *a);
 /* Specificity rank as described above (higher wins). */
 int policy_app_rank(const struct app *a);
 /* Stable 64-bit hash of an app's identity (survives reloads): detent keys. */

@@ -57,7 +57,11 @@ chmod 0755 "$W"
 TOOL_PID=
 cleanup() {
 	stop_tool >/dev/null 2>&1 || true
-	[ -n "${AUDIT_USED:-}" ] && auditctl -D >/dev/null 2>&1 || true
+	if [ -n "${AUDIT_USED:-}" ]; then
+		auditctl -D >/dev/null 2>&1 || true
+		# leave the kernel's audit switch as we found it (enabled audit slows every syscall)
+		auditctl -e "$AUDIT_WAS_ENABLED" >/dev/null 2>&1 || true
+	fi
 	[ -n "${UNMOUNT_DEBUGFS:-}" ] && umount /sys/kernel/debug 2>/dev/null || true
 	rm -rf "$W"
 }
@@ -168,10 +172,30 @@ BT
 		sleep 0.5
 		;;
 	auditd)
-		AUDIT_USED=1
-		auditd -n -s disable >"$W/auditd.out" 2>&1 &
+		# A private log (RAW, no rotation) so only this run's records are counted.
+		install -d -m 0750 "$W/auditd"
+		rm -f "$W/audit.log"
+		cat >"$W/auditd/auditd.conf" <<AUDITCONF
+log_file = $W/audit.log
+log_format = RAW
+flush = INCREMENTAL_ASYNC
+freq = 50
+max_log_file = 0
+max_log_file_action = IGNORE
+space_left = 2
+space_left_action = IGNORE
+admin_space_left = 1
+admin_space_left_action = IGNORE
+disk_full_action = IGNORE
+disk_error_action = IGNORE
+q_depth = 2000
+AUDITCONF
+		chmod 0640 "$W/auditd/auditd.conf"
+		AUDIT_LOST0=$(auditctl -s 2>/dev/null | awk '/^lost/{print $2}')
+		auditd -n -s disable -c "$W/auditd" >"$W/auditd.out" 2>&1 &
 		TOOL_PID=$!
 		sleep 0.5
+		kill -0 $TOOL_PID 2>/dev/null || { log "auditd failed: $(tail -3 "$W/auditd.out")"; return 1; }
 		auditctl -D >/dev/null 2>&1 || true
 		auditctl -a always,exit -F arch=b64 -S connect -k aegisbench >/dev/null
 		auditctl -e 1 >/dev/null
@@ -223,10 +247,11 @@ stop_tool() {
 		;;
 	auditd)
 		auditctl -D >/dev/null 2>&1 || true
-		ST_DROPS=$(auditctl -s 2>/dev/null | awk '/^lost/{print $2}')
+		auditctl -e "$AUDIT_WAS_ENABLED" >/dev/null 2>&1 || true
+		ST_DROPS=$(($(auditctl -s 2>/dev/null | awk '/^lost/{print $2}') - AUDIT_LOST0))
 		kill -TERM $TOOL_PID
 		wait $TOOL_PID || true
-		ST_CONN_RECORDS=$(ausearch -k aegisbench --raw 2>/dev/null | grep 'type=SYSCALL' | grep -c 'comm="loadgen"' || true)
+		ST_CONN_RECORDS=$(grep 'type=SYSCALL' "$W/audit.log" 2>/dev/null | grep 'key="aegisbench"' | grep -c 'comm="loadgen"' || true)
 		ST_RECORDS=$ST_CONN_RECORDS ST_EVENTS=$ST_CONN_RECORDS ST_DEDUP=0 ST_USER_LOST=0
 		;;
 	esac
@@ -255,6 +280,9 @@ ensure_tool() {
 			log "an auditd is already running: skipping the auditd comparison"
 			return 1
 		fi
+		AUDIT_USED=1
+		AUDIT_WAS_ENABLED=$(auditctl -s 2>/dev/null | awk '/^enabled/{print $2}')
+		AUDIT_WAS_ENABLED=${AUDIT_WAS_ENABLED:-0}
 		;;
 	esac
 }
@@ -335,6 +363,7 @@ for tool in "${tool_list[@]}"; do
 	per_conn=$(awk -v c="$cpu" -v o="$ops" 'BEGIN{if (o > 0) printf "%.3f", c * 1000 / o; else print "-"}')
 	# drops (kernel) and lost (between kernel and output) together are the loss
 	missing=$((made - recorded))
+	[ "$rss_idle" = 0 ] && rss_idle=-
 	# shellcheck disable=SC2059
 	printf "$hdr" "$tool" "$(printf %.0f "$b")" "$(printf %.0f "$t")" "$ratio" "$dcpu" "$p50" "$p99" \
 		"$made" "$recorded" "$lost" "$drops" "$per_k" "$per_conn" "$rss_idle" "$rss_load" "$rss_peak" >>"$W/table"
@@ -355,6 +384,7 @@ cat <<'EOF'
            (aegis: loadgen's in/out records + in-kernel dedup folds)
   lost     aegis: records submitted in the kernel but not consumed or not written; drops =
            ring-buffer reservations that failed (both must be 0)
+           bpftrace sees connect+accept, auditd (-S connect) connects only, neither sees UDP sendto
   ms/1kev  tool (daemon) CPU during the load per 1,000 records it consumed; us/conn = the
            same CPU per operation; rss_idl/rss_ld/rss_pk = RSS idle, after the load, peak (KiB)
 EOF

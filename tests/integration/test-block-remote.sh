@@ -97,7 +97,8 @@ nexpect OK blockme-py tcp 4 10.99.0.2 24604
 # whitelist: ip (24606 is in no remotes entry) and port
 nexpect OK blockme-py tcp 4 10.99.0.3 24606
 nexpect OK blockme-py tcp 4 10.99.0.2 24608
-# a local peer: remotes do not apply (policy.h: local peers are judged by ports/locals)
+# a local peer: no remotes entry lies within loopback and no ports/locals are
+# given, so local peers are not restricted (policy.h 5a)
 nexpect OK blockme-py tcp 4 127.0.0.1 24607
 # remote = false
 nexpect EPERM noremote-py tcp 4 10.99.0.2 24601

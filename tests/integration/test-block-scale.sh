@@ -15,8 +15,8 @@ default_actions = ["log"]
 EOF2
 
 # the app under test, plus 1,999 more with 25 remote CIDRs each (49,975), and
-# 25 more CIDRs on blockme-py itself (the remotes of a remote peer do not
-# apply to loopback: still only ports decide for 127.0.0.1)
+# 25 more CIDRs on blockme-py itself (fd00::/32-style entries match no
+# loopback peer: ports alone decide for 127.0.0.1 and ::1)
 $PY - "$T/etc/aegis.d/40-many.toml" "$X" <<'EOF2'
 import sys
 out = open(sys.argv[1], 'w')

@@ -42,6 +42,14 @@ exe = "chatty"
 ignore = true
 
 [[app]]
+exe = "loopy"
+remotes = ["127.0.0.1:8080"]
+
+[[app]]
+exe = "pgc"
+remotes = ["10.0.0.0/8:5432"]
+
+[[app]]
 exe = "db-client"
 remotes = ["10.1.0.0/16:5432", "[2001:db8::/32]:5432", "localhost:5432"]
 locals = ["6379"]
@@ -193,8 +201,46 @@ expect outcome allowed
 expect reason "port in locals"
 explain --exe /usr/bin/db-client --dst 127.0.0.1:6380
 expect outcome violation
-expect reason "local port 6380 not in locals [6379]"
+expect reason "local 127.0.0.1 port 6380 not in locals [6379] or remotes [10.1.0.0/16:5432, [2001:db8::/32]:5432, localhost:5432]"
+# locals restrict local peers; address/hostname remotes match local peers too
+explain --exe /usr/bin/db-client --dst 127.0.0.1:5432
+expect outcome allowed
+expect reason "peer in remotes"
 ok "remotes (v4, v6, hostnames) and locals"
+
+# --- remotes only within loopback: local peers restricted, remote peers not ---
+explain --exe /usr/bin/loopy --dst 127.0.0.1:8080
+expect outcome allowed
+explain --exe /usr/bin/loopy --dst 127.0.0.1:9090
+expect outcome violation
+expect reason "local 127.0.0.1 port 9090 not in remotes [127.0.0.1:8080]"
+explain --exe /usr/bin/loopy --dst 203.0.113.7:9090
+expect outcome allowed
+expect reason "no allow list restricts remote peers"
+# CIDR remotes outside loopback: remote peers restricted, local peers not
+explain --exe /usr/bin/pgc --dst 127.0.0.1:5353
+expect outcome allowed
+expect reason "no allow list restricts local peers"
+explain --exe /usr/bin/pgc --dst 8.8.8.8:5353
+expect outcome violation
+explain --exe /usr/bin/pgc --dst 10.1.2.3:5432
+expect outcome allowed
+ok "remotes restrict the classes of peers they name"
+
+# --- exe aliases: /usr/bin/nc -> /etc/alternatives/nc -> /bin/nc.openbsd ---
+[ -e /bin/nc.openbsd ] && [ "$(basename "$(readlink -f /usr/bin/nc)")" = nc.openbsd ] ||
+	fail "this test needs netcat-openbsd (/usr/bin/nc -> nc.openbsd)"
+explain --exe /bin/nc.openbsd --user root --dst 203.0.113.7:1111
+expect rule "exe=nc user=root"
+expect outcome allowed
+grep -q '^exe aliases: exe = "nc" also matches nc.openbsd' "$OUT" ||
+	fail "alias not shown: $(cat "$OUT")"
+explain --exe /bin/nc.openbsd --user root --dst 203.0.113.7:1112
+expect outcome violation
+# argv[0] is not an identity
+explain --exe /usr/bin/ncat --cmdline "nc 203.0.113.7 1111" --user root --dst 203.0.113.7:1111
+expect outcome unconfigured
+ok "exe = \"nc\" matches nc.openbsd (its alias), never argv[0]"
 
 # --- incoming and listen ---
 explain --exe /usr/bin/telegraf --direction in --dst 203.0.113.9:9273

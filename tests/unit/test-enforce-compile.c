@@ -5,6 +5,7 @@
  * (LPM = longest prefix of the right set wins).
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -122,6 +123,15 @@ static bool model_remote_ok(const struct pcompile_plan *p, uint32_t set, const c
 	return ps == AEGIS_ENF_NO_SET || model_port_in(p, (uint32_t)ps, port);
 }
 
+/* remotes of a rule for a remote peer: address entries (cidr tries) or port-only entries */
+static bool model_rule_remote_ok(const struct pcompile_plan *p, const struct aegis_enf_rule *r,
+				 const char *ip, uint16_t port)
+{
+	if ((r->flags & AEGIS_ENF_R_REMOTES) && model_remote_ok(p, r->remotes_set, ip, port))
+		return true;
+	return (r->flags & AEGIS_ENF_R_RPORTS) && model_port_in(p, r->rports_set, port);
+}
+
 static struct config *load(const char *text)
 {
 	char path[] = "/tmp/test-enforce-compile.XXXXXX";
@@ -160,19 +170,25 @@ TEST(remotes_union_of_containing_entries)
 	ASSERT_EQ(p->n_rules, 1);
 	ASSERT_TRUE(p->rules[0].flags & AEGIS_ENF_R_REMOTES);
 	ASSERT_TRUE(p->rules[0].flags & AEGIS_ENF_R_BLOCK);
+	ASSERT_TRUE(p->rules[0].flags & AEGIS_ENF_R_RPORTS);
+	ASSERT_TRUE(p->rules[0].flags & AEGIS_ENF_R_REMOTE_RESTR);
+	ASSERT_FALSE(p->rules[0].flags & AEGIS_ENF_R_LOCAL_RESTR);
 	set = p->rules[0].remotes_set;
 	ASSERT_TRUE(model_remote_ok(p, set, "10.1.2.3", 22));
 	ASSERT_TRUE(model_remote_ok(p, set, "10.1.2.3", 443));
 	ASSERT_TRUE(model_remote_ok(p, set, "10.1.2.3", 80));
-	ASSERT_TRUE(model_remote_ok(p, set, "10.1.2.3", 8086));
 	ASSERT_FALSE(model_remote_ok(p, set, "10.1.2.3", 23));
 	ASSERT_TRUE(model_remote_ok(p, set, "10.1.9.9", 443));
 	ASSERT_FALSE(model_remote_ok(p, set, "10.1.9.9", 22));
 	ASSERT_TRUE(model_remote_ok(p, set, "10.2.0.1", 80));
 	ASSERT_FALSE(model_remote_ok(p, set, "10.2.0.1", 443));
-	ASSERT_TRUE(model_remote_ok(p, set, "1.2.3.4", 8086));
-	ASSERT_FALSE(model_remote_ok(p, set, "1.2.3.4", 80));
 	ASSERT_TRUE(model_remote_ok(p, set, "192.168.7.7", 12345));
+	/* port-only entries are not in the cidr tries (they do not match local peers) */
+	ASSERT_FALSE(model_remote_ok(p, set, "10.1.2.3", 8086));
+	ASSERT_FALSE(model_remote_ok(p, set, "1.2.3.4", 8086));
+	ASSERT_TRUE(model_rule_remote_ok(p, &p->rules[0], "10.1.2.3", 8086));
+	ASSERT_TRUE(model_rule_remote_ok(p, &p->rules[0], "1.2.3.4", 8086));
+	ASSERT_FALSE(model_rule_remote_ok(p, &p->rules[0], "1.2.3.4", 80));
 	pcompile_plan_free(p);
 	config_free(c);
 }
@@ -309,7 +325,7 @@ static bool model_block(const struct pcompile_plan *p, const char *exe, uint32_t
 			const char *ip, uint16_t port)
 {
 	const struct aegis_enf_rule *r;
-	uint32_t best = AEGIS_ENF_NO_RULE, rank = 0, lists;
+	uint32_t best = AEGIS_ENF_NO_RULE, rank = 0;
 	bool local = model_local(ip);
 
 	if ((p->hdr.flags & AEGIS_ENF_H_WL_PORTS) && model_port_in(p, AEGIS_ENF_SET_WL, port))
@@ -341,14 +357,16 @@ static bool model_block(const struct pcompile_plan *p, const char *exe, uint32_t
 		return true;
 	if (!local && (r->flags & AEGIS_ENF_R_NO_REMOTE))
 		return true;
-	lists = r->flags & (AEGIS_ENF_R_PORTS | (local ? AEGIS_ENF_R_LOCALS : AEGIS_ENF_R_REMOTES));
-	if (!lists)
+	/* as rule_allows() in enforce.bpf.c */
+	if (!(r->flags & (local ? AEGIS_ENF_R_LOCAL_RESTR : AEGIS_ENF_R_REMOTE_RESTR)))
 		return false;
-	if ((lists & AEGIS_ENF_R_PORTS) && model_port_in(p, r->ports_set, port))
+	if ((r->flags & AEGIS_ENF_R_PORTS) && model_port_in(p, r->ports_set, port))
 		return false;
-	if ((lists & AEGIS_ENF_R_LOCALS) && model_port_in(p, r->locals_set, port))
+	if (local && (r->flags & AEGIS_ENF_R_LOCALS) && model_port_in(p, r->locals_set, port))
 		return false;
-	if ((lists & AEGIS_ENF_R_REMOTES) && model_remote_ok(p, r->remotes_set, ip, port))
+	if ((r->flags & AEGIS_ENF_R_REMOTES) && model_remote_ok(p, r->remotes_set, ip, port))
+		return false;
+	if (!local && (r->flags & AEGIS_ENF_R_RPORTS) && model_port_in(p, r->rports_set, port))
 		return false;
 	return true;
 }
@@ -386,11 +404,18 @@ TEST(kernel_model_agrees_with_policy_decide)
 		"[[app]]\nexe = \"e\"\nports = [\"1\"]\nactions = [\"log\"]\n"
 		"[[app]]\nexe = \"e\"\nuser = \"1000\"\nports = [\"1\"]\nactions = [\"block\"]\n"
 		"[[app]]\nexe = \"f\"\nignore = true\nports = [\"1\"]\nactions = [\"block\"]\n"
-		"[[app]]\nuser = \"2000\"\nports = [\"1\"]\nactions = [\"block\"]\n");
-	static const char *exes[] = { "a", "b", "c", "d", "e", "f", "wl", "other" };
-	static const char *ips[] = { "127.0.0.1", "0.0.0.0",  "10.1.2.3",
-				     "10.2.0.1",  "10.9.1.1", "192.0.2.7" };
-	static const uint16_t ports[] = { 1, 22, 53, 80, 443, 5432, 6379, 8050, 9999 };
+		"[[app]]\nuser = \"2000\"\nports = [\"1\"]\nactions = [\"block\"]\n"
+		"[[app]]\nexe = \"g\"\nremotes = [\"127.0.0.1:8080\"]\nactions = [\"block\"]\n"
+		"[[app]]\nexe = \"h\"\nremotes = [\"10.0.0.0/8:5432\"]\nactions = [\"block\"]\n"
+		"[[app]]\nexe = \"i\"\nremotes = [\"127.0.0.0/8:80\", \"10.1.0.0/16:443\", \"6379\"]\n"
+		"locals = [\"53\"]\nactions = [\"block\"]\n"
+		"[[app]]\nexe = \"j\"\nremotes = [\"0.0.0.0/0:443\"]\nactions = [\"block\"]\n"
+		"[[app]]\nexe = \"k\"\nremotes = []\nactions = [\"block\"]\n");
+	static const char *exes[] = { "a", "b", "c", "d", "e",	"f",	"g",
+				      "h", "i", "j", "k", "wl", "other" };
+	static const char *ips[] = { "127.0.0.1", "127.1.2.3", "0.0.0.0",  "10.1.2.3",
+				     "10.2.0.1",  "10.9.1.1",  "192.0.2.7" };
+	static const uint16_t ports[] = { 1, 22, 53, 80, 443, 5432, 6379, 8050, 8080, 9999 };
 	static const uint32_t uids[] = { 0, 1000, 2000 };
 	struct pcompile_plan *p = NULL;
 	struct policy *pol = NULL;
@@ -422,6 +447,129 @@ TEST(kernel_model_agrees_with_policy_decide)
 	policy_free(pol);
 	pcompile_plan_free(p);
 	config_free(c);
+}
+
+/* A directory standing in for /usr/bin: nc -> nc.openbsd (as via /etc/alternatives). */
+static char *alias_dir(void)
+{
+	char *d = strdup("/tmp/test-enforce-compile-bin.XXXXXX"), path[256], target[256];
+	int fd;
+
+	if (!d || !mkdtemp(d))
+		return NULL;
+	snprintf(target, sizeof(target), "%s/nc.openbsd", d);
+	fd = open(target, O_CREAT | O_WRONLY, 0755);
+	if (fd >= 0)
+		close(fd);
+	snprintf(path, sizeof(path), "%s/nc", d);
+	if (symlink("nc.openbsd", path) < 0)
+		return NULL;
+	return d;
+}
+
+static void alias_dir_rm(char *d)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/nc", d);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/nc.openbsd", d);
+	unlink(path);
+	rmdir(d);
+	free(d);
+}
+
+/*
+ * The examples of issue 5 and policy.h 5, in the kernel model and in
+ * policy_decide(): loopback remotes restrict local peers; CIDR remotes match
+ * local peers too; a class no list restricts is left alone; exe aliases
+ * (exe = "nc" is the kernel's "nc.openbsd").
+ */
+TEST(kernel_model_issue5_examples)
+{
+	struct config *c = load(
+		"[global]\ninclude_dirs = []\nscript_dirs = []\n"
+		"unconfigured_actions = [\"log\"]\n"
+		"[[app]]\nexe = \"nc\"\nremotes = [\"127.0.0.1:8080\"]\n"
+		"actions = [\"block\", \"log\"]\n"
+		"[[app]]\nexe = \"telegraf\"\nremotes = [\"10.0.0.0/8:8086\"]\n"
+		"locals = [\"8086\", \"80\", \"5432\", \"53\"]\nactions = [\"block\"]\n"
+		"[[app]]\nexe = \"pgc\"\nremotes = [\"10.0.0.0/8:5432\"]\nactions = [\"block\"]\n");
+	struct {
+		const char *exe, *ip;
+		uint16_t port;
+		bool block;
+	} cases[] = {
+		{ "nc.openbsd", "127.0.0.1", 8080, false },
+		{ "nc.openbsd", "127.0.0.1", 9090, true },
+		{ "nc", "127.0.0.1", 9090, true },
+		{ "nc.openbsd", "127.0.0.2", 8080, true },
+		{ "nc.openbsd", "192.0.2.1", 9090, false }, /* remote class not restricted */
+		{ "telegraf", "127.0.0.1", 53, false },
+		{ "telegraf", "127.0.0.1", 6666, true },
+		{ "telegraf", "10.1.2.3", 8086, false },
+		{ "telegraf", "10.1.2.3", 22, true },
+		{ "telegraf", "203.0.113.7", 8086, true },
+		{ "pgc", "127.0.0.1", 53, false }, /* local class not restricted */
+		{ "pgc", "8.8.8.8", 53, true },
+		{ "pgc", "10.9.9.9", 5432, false },
+		{ "nc.traditional", "127.0.0.1", 9090, false }, /* unconfigured: log only */
+	};
+	char *dir = alias_dir();
+	const char *dirs[] = { dir, NULL };
+	struct pcompile_env env = { .exe_dirs = dirs };
+	struct pcompile_plan *p = NULL;
+	struct policy *pol = NULL;
+
+	ASSERT_TRUE(c);
+	ASSERT_TRUE(dir);
+	ASSERT_EQ(pcompile(c, &env, &p), 0);
+	ASSERT_EQ(policy_new_with_exe_dirs(c, dirs, &pol), 0);
+	/* nc: one key for "nc", one for its alias */
+	ASSERT_EQ(p->n_ids, 4);
+	ASSERT_STREQ(p->ids[1].key.name, "nc.openbsd");
+	ASSERT_EQ(p->ids[1].val.rule, 0);
+	ASSERT_EQ(p->rules[0].flags & (AEGIS_ENF_R_LOCAL_RESTR | AEGIS_ENF_R_REMOTE_RESTR),
+		  AEGIS_ENF_R_LOCAL_RESTR);
+	ASSERT_EQ(p->rules[1].flags & (AEGIS_ENF_R_LOCAL_RESTR | AEGIS_ENF_R_REMOTE_RESTR),
+		  AEGIS_ENF_R_LOCAL_RESTR | AEGIS_ENF_R_REMOTE_RESTR);
+	ASSERT_EQ(p->rules[2].flags & (AEGIS_ENF_R_LOCAL_RESTR | AEGIS_ENF_R_REMOTE_RESTR),
+		  AEGIS_ENF_R_REMOTE_RESTR);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		bool want = policy_blocks(pol, cases[i].exe, 0, cases[i].ip, cases[i].port);
+		bool got = model_block(p, cases[i].exe, 0, cases[i].ip, cases[i].port);
+
+		if (want != cases[i].block || got != cases[i].block)
+			TAP_FAIL("%s %s:%u: expected %s, policy %s, kernel %s", cases[i].exe,
+				 cases[i].ip, cases[i].port, cases[i].block ? "block" : "allow",
+				 want ? "blocks" : "allows", got ? "blocks" : "allows");
+	}
+	policy_free(pol);
+	pcompile_plan_free(p);
+	config_free(c);
+	alias_dir_rm(dir);
+}
+
+TEST(whitelist_program_aliases)
+{
+	struct config *c = load("[global]\ninclude_dirs = []\nscript_dirs = []\n"
+				"[whitelist]\nprograms = [\"nc\"]\n");
+	char *dir = alias_dir();
+	const char *dirs[] = { dir, NULL };
+	struct pcompile_env env = { .exe_dirs = dirs };
+	struct pcompile_plan *p = NULL;
+
+	ASSERT_TRUE(c);
+	ASSERT_TRUE(dir);
+	ASSERT_EQ(pcompile(c, &env, &p), 0);
+	ASSERT_EQ(p->n_ids, 2);
+	ASSERT_EQ(p->ids[0].key.kind, AEGIS_ENF_ID_WL_EXE);
+	ASSERT_STREQ(p->ids[0].key.name, "nc");
+	ASSERT_EQ(p->ids[1].key.kind, AEGIS_ENF_ID_WL_EXE);
+	ASSERT_STREQ(p->ids[1].key.name, "nc.openbsd");
+	pcompile_plan_free(p);
+	config_free(c);
+	alias_dir_rm(dir);
 }
 
 TAP_MAIN()

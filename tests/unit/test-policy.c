@@ -6,6 +6,7 @@
  * config_load()-based test through a real TOML file.
  */
 #include <arpa/inet.h>
+#include <limits.h>
 #include <linux/types.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -774,6 +775,313 @@ TEST(listen_uses_ports_and_locals)
 	ASSERT_STREQ(r.reason, "listen port 9090 not in ports [80] or locals [8080]");
 	policy_free(p);
 	cfg_free(c);
+}
+
+/* ---- issue 5 semantics (policy.h 5): which classes the lists restrict ---- */
+
+/* rec_out + DECIDE, returning the outcome. */
+static enum outcome decide_out(const struct policy *p, const struct proc_info *pi, const char *addr,
+			       uint16_t port, struct record *r)
+{
+	*r = rec_out(pi, addr, port);
+	DECIDE(p, *r);
+	return r->outcome;
+}
+
+TEST(loopback_remotes_restrict_local_peers)
+{
+	struct config *c = cfg_new();
+	struct app *a = app_add(c, "nc", NULL, NULL);
+	struct proc_info pi = proc_make("/usr/bin/nc", "nc 127.0.0.1 9090");
+	bool lr, rr;
+	struct policy *p;
+	struct record r;
+
+	remote_add(a, "127.0.0.1", NULL, 8080, 8080);
+	a->actions = ACTION_BLOCK | ACTION_LOG;
+	a->set |= APP_F_ACTIONS;
+	policy_app_restricts(a, &lr, &rr);
+	ASSERT_TRUE(lr);
+	ASSERT_FALSE(rr);
+	p = pol(c);
+	ASSERT_EQ(decide_out(p, &pi, "127.0.0.1", 8080, &r), OUTCOME_ALLOWED);
+	ASSERT_STREQ(r.reason, "peer in remotes");
+	ASSERT_EQ(decide_out(p, &pi, "127.0.0.1", 9090, &r), OUTCOME_VIOLATION);
+	ASSERT_EQ(r.actions, ACTION_BLOCK | ACTION_LOG);
+	ASSERT_STREQ(r.reason, "local 127.0.0.1 port 9090 not in remotes [127.0.0.1:8080]");
+	ASSERT_EQ(decide_out(p, &pi, "127.0.0.2", 8080, &r), OUTCOME_VIOLATION);
+	ASSERT_EQ(decide_out(p, &pi, "::1", 8080, &r), OUTCOME_VIOLATION);
+	/* remote peers: no list restricts them */
+	ASSERT_EQ(decide_out(p, &pi, "198.51.100.1", 9090, &r), OUTCOME_ALLOWED);
+	/* incoming from a local peer to our port 9090: restricted the same way */
+	r = rec_in(&pi, "127.0.0.1", 9090);
+	DECIDE(p, r);
+	ASSERT_EQ(r.outcome, OUTCOME_VIOLATION);
+	r = rec_in(&pi, "127.0.0.1", 8080);
+	DECIDE(p, r);
+	ASSERT_EQ(r.outcome, OUTCOME_ALLOWED);
+	/* listen: only ports and locals apply */
+	r = rec_out(&pi, "0.0.0.0", 9090);
+	r.direction = AEGIS_DIR_LISTEN;
+	DECIDE(p, r);
+	ASSERT_EQ(r.outcome, OUTCOME_ALLOWED);
+	policy_free(p);
+	/* v6 loopback entry: restricts local peers as well */
+	remote_add(a, "::1", NULL, 8081, 8081);
+	p = pol(c);
+	ASSERT_EQ(decide_out(p, &pi, "::1", 8081, &r), OUTCOME_ALLOWED);
+	ASSERT_EQ(decide_out(p, &pi, "::1", 8080, &r), OUTCOME_VIOLATION);
+	ASSERT_EQ(decide_out(p, &pi, "2001:db8::1", 8080, &r), OUTCOME_ALLOWED);
+	policy_free(p);
+	cfg_free(c);
+}
+
+TEST(telegraf_locals_and_cidr_remotes)
+{
+	struct config *c = cfg_new();
+	struct app *a = app_add(c, "telegraf", NULL, NULL);
+	struct proc_info pi = proc_make("/usr/bin/telegraf", "");
+	struct policy *p;
+	struct record r;
+
+	remote_add(a, "10.0.0.0/8", NULL, 8086, 8086);
+	ports_add(&a->locals, 8086, 8086);
+	ports_add(&a->locals, 80, 80);
+	ports_add(&a->locals, 5432, 5432);
+	ports_add(&a->locals, 53, 53);
+	p = pol(c);
+	ASSERT_EQ(decide_out(p, &pi, "127.0.0.1", 53, &r), OUTCOME_ALLOWED);
+	ASSERT_STREQ(r.reason, "port in locals");
+	ASSERT_EQ(decide_out(p, &pi, "127.0.0.1", 6666, &r), OUTCOME_VIOLATION);
+	ASSERT_STREQ(r.reason, "local 127.0.0.1 port 6666 not in locals [53, 80, 5432, 8086] "
+			       "or remotes [10.0.0.0/8:8086]");
+	ASSERT_EQ(decide_out(p, &pi, "10.1.2.3", 8086, &r), OUTCOME_ALLOWED);
+	ASSERT_EQ(decide_out(p, &pi, "10.1.2.3", 22, &r), OUTCOME_VIOLATION);
+	ASSERT_STREQ(r.reason, "remote 10.1.2.3 port 22 not in remotes [10.0.0.0/8:8086]");
+	ASSERT_EQ(decide_out(p, &pi, "203.0.113.7", 8086, &r), OUTCOME_VIOLATION);
+	/* locals never allow a remote peer */
+	ASSERT_EQ(decide_out(p, &pi, "203.0.113.7", 53, &r), OUTCOME_VIOLATION);
+	policy_free(p);
+	cfg_free(c);
+}
+
+TEST(cidr_remotes_match_local_peers_too)
+{
+	struct config *c = cfg_new();
+	struct app *a = app_add(c, "app", NULL, NULL);
+	struct proc_info pi = proc_make("/bin/app", "");
+	struct hostaddr h = { .fd = -1 };
+	struct cidr own;
+	struct policy *p;
+	struct record r;
+
+	/* 192.0.2.5 is this host's address: a local peer, matched by the CIDR entry */
+	ASSERT_OK(cidr_parse("192.0.2.5", &own, NULL));
+	ASSERT_OK(addrset_add(&h.addrs, &own));
+	addrset_finalize(&h.addrs);
+	remote_add(a, "192.0.2.0/24", NULL, 443, 443);
+	remote_add(a, NULL, NULL, 8086, 8086);
+	ports_add(&a->locals, 53, 53);
+	p = pol(c);
+	r = rec_out(&pi, "192.0.2.5", 443);
+	policy_decide(p, &h, &r);
+	ASSERT_EQ(r.outcome, OUTCOME_ALLOWED);
+	ASSERT_STREQ(r.reason, "peer in remotes");
+	/* port-only remotes entries are for remote peers only */
+	r = rec_out(&pi, "192.0.2.5", 8086);
+	policy_decide(p, &h, &r);
+	ASSERT_EQ(r.outcome, OUTCOME_VIOLATION);
+	r = rec_out(&pi, "192.0.2.9", 8086);
+	policy_decide(p, &h, &r);
+	ASSERT_EQ(r.outcome, OUTCOME_ALLOWED);
+	ASSERT_STREQ(r.reason, "port in remotes");
+	policy_free(p);
+	addrset_done(&h.addrs);
+	cfg_free(c);
+}
+
+TEST(cidr_remotes_leave_local_class_alone)
+{
+	struct config *c = cfg_new();
+	struct app *a = app_add(c, "pgc", NULL, NULL);
+	struct proc_info pi = proc_make("/bin/pgc", "");
+	bool lr, rr;
+	struct policy *p;
+	struct record r;
+
+	remote_add(a, "10.0.0.0/8", NULL, 5432, 5432);
+	policy_app_restricts(a, &lr, &rr);
+	ASSERT_FALSE(lr);
+	ASSERT_TRUE(rr);
+	p = pol(c);
+	ASSERT_EQ(decide_out(p, &pi, "127.0.0.1", 53, &r), OUTCOME_ALLOWED);
+	ASSERT_STREQ(r.reason, "no allow list restricts local peers");
+	ASSERT_EQ(decide_out(p, &pi, "8.8.8.8", 53, &r), OUTCOME_VIOLATION);
+	ASSERT_EQ(decide_out(p, &pi, "10.0.0.1", 5432, &r), OUTCOME_ALLOWED);
+	policy_free(p);
+	/* 0.0.0.0/0 contains loopback but does not lie within it */
+	remote_add(a, "0.0.0.0/0", NULL, 443, 443);
+	policy_app_restricts(a, &lr, &rr);
+	ASSERT_FALSE(lr);
+	/* a hostname restricts remote peers only (even one that resolves to loopback) */
+	a = app_add(c, "h", NULL, NULL);
+	remote_add(a, NULL, "localhost", 80, 80);
+	policy_app_restricts(a, &lr, &rr);
+	ASSERT_FALSE(lr);
+	ASSERT_TRUE(rr);
+	/* ports restrict both */
+	a = app_add(c, "q", NULL, NULL);
+	ports_add(&a->ports, 1, 1);
+	policy_app_restricts(a, &lr, &rr);
+	ASSERT_TRUE(lr && rr);
+	cfg_free(c);
+}
+
+/* ---- exe aliases ---- */
+
+struct bindir {
+	char dir[64];
+};
+
+/* dir/name -> target (relative or absolute symlink; target "" = regular file name) */
+static void bindir_link(const struct bindir *b, const char *name, const char *target)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", b->dir, name);
+	if (target[0]) {
+		if (symlink(target, path) < 0)
+			abort();
+	} else {
+		FILE *f = fopen(path, "we");
+
+		if (!f)
+			abort();
+		fclose(f);
+	}
+}
+
+static void bindir_rm(struct bindir *b)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", b->dir);
+	if (system(cmd) != 0)
+		abort();
+}
+
+TEST(exe_aliases_lookup)
+{
+	struct bindir b = { "/tmp/test-policy-bin.XXXXXX" }, b2 = { "/tmp/test-policy-bin.XXXXXX" };
+	char alt[256];
+	const char *dirs[3];
+	char **al = NULL;
+
+	ASSERT_NOT_NULL(mkdtemp(b.dir));
+	ASSERT_NOT_NULL(mkdtemp(b2.dir));
+	dirs[0] = b.dir;
+	dirs[1] = b2.dir;
+	dirs[2] = NULL;
+	/* nc -> alt/nc -> nc.openbsd (the alternatives chain) */
+	bindir_link(&b, "nc.openbsd", "");
+	snprintf(alt, sizeof(alt), "%s/nc.openbsd", b.dir);
+	bindir_link(&b2, "nc", alt);
+	bindir_link(&b, "nc", "nc.openbsd");
+	bindir_link(&b, "python3", "python3.11");
+	bindir_link(&b, "python3.11", "");
+	snprintf(alt, sizeof(alt), "%s/sub", b.dir);
+	ASSERT_OK(mkdir(alt, 0755));
+	bindir_link(&b, "sub/same", "");
+	bindir_link(&b, "same", "sub/same");
+	bindir_link(&b, "dangling", "nowhere");
+	bindir_link(&b, "plain", "");
+	ASSERT_OK(policy_exe_aliases(dirs, "nc", &al));
+	ASSERT_EQ(strv_length(al), 1); /* found twice, listed once */
+	ASSERT_STREQ(al[0], "nc.openbsd");
+	al = strv_free(al);
+	ASSERT_OK(policy_exe_aliases(dirs, "python3", &al));
+	ASSERT_EQ(strv_length(al), 1);
+	ASSERT_STREQ(al[0], "python3.11");
+	al = strv_free(al);
+	/* no alias: target with the same basename, dangling, not a symlink, absent, a path */
+	const char *none[] = {
+		"same", "dangling", "plain", "absent", "b/nc", "", "..", "python3.11"
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(none); i++) {
+		ASSERT_OK(policy_exe_aliases(dirs, none[i], &al));
+		if (strv_length(al) != 0)
+			TAP_FAIL("%s: unexpected alias %s", none[i], al[0]);
+		al = strv_free(al);
+	}
+	bindir_rm(&b);
+	bindir_rm(&b2);
+}
+
+TEST(exe_alias_matches_app_and_whitelist)
+{
+	struct bindir b = { "/tmp/test-policy-bin.XXXXXX" };
+	const char *dirs[2] = { NULL, NULL }, *none[] = { NULL };
+	struct config *c = cfg_new();
+	struct app *a = app_add(c, "nc", NULL, NULL), *other = app_add(c, "curl", NULL, NULL);
+	struct proc_info pi = proc_make("/usr/bin/nc.openbsd", "nc 127.0.0.1 9090");
+	const struct app *all[4];
+	struct policy *p;
+	struct record r;
+
+	ASSERT_NOT_NULL(mkdtemp(b.dir));
+	dirs[0] = b.dir;
+	bindir_link(&b, "nc.openbsd", "");
+	bindir_link(&b, "nc", "nc.openbsd");
+	bindir_link(&b, "curl.real", "");
+	bindir_link(&b, "curl", "curl.real");
+	remote_add(a, "127.0.0.1", NULL, 8080, 8080);
+	(void)other;
+	ASSERT_OK(policy_new_with_exe_dirs(c, dirs, &p));
+	ASSERT_TRUE(policy_match_app(p, &pi) == a);
+	ASSERT_EQ(policy_match_all(p, &pi, all, ARRAY_SIZE(all)), 1);
+	pi.exe = (char *)"/usr/bin/nc";
+	ASSERT_TRUE(policy_match_app(p, &pi) == a);
+	/* argv[0] is never used */
+	pi.exe = (char *)"/usr/bin/nc.traditional";
+	pi.cmdline = (char *)"nc -l 1";
+	ASSERT_NULL(policy_match_app(p, &pi));
+	pi.exe = (char *)"/usr/bin/nc.openbsd";
+	ASSERT_EQ(decide_out(p, &pi, "127.0.0.1", 9090, &r), OUTCOME_VIOLATION);
+	policy_free(p);
+	/* without the alias directory: no alias */
+	ASSERT_OK(policy_new_with_exe_dirs(c, none, &p));
+	ASSERT_NULL(policy_match_app(p, &pi));
+	policy_free(p);
+	/* whitelist.programs by name: aliases too */
+	c->whitelist.programs = calloc(3, sizeof(char *));
+	c->whitelist.programs[0] = strdup("curl");
+	c->whitelist.programs[1] = strdup("nc");
+	ASSERT_OK(policy_new_with_exe_dirs(c, dirs, &p));
+	ASSERT_EQ(decide_out(p, &pi, "127.0.0.1", 9090, &r), OUTCOME_WHITELISTED);
+	pi.exe = (char *)"/usr/bin/curl.real";
+	ASSERT_EQ(decide_out(p, &pi, "127.0.0.1", 9090, &r), OUTCOME_WHITELISTED);
+	pi.exe = (char *)"/usr/bin/nc.traditional";
+	ASSERT_EQ(decide_out(p, &pi, "127.0.0.1", 9090, &r), OUTCOME_UNCONFIGURED);
+	policy_free(p);
+	cfg_free(c);
+	bindir_rm(&b);
+}
+
+TEST(exe_aliases_in_the_standard_dirs)
+{
+	/* on Debian with netcat-openbsd: nc -> /etc/alternatives/nc -> nc.openbsd */
+	char real[PATH_MAX], **al = NULL;
+	const char *base;
+
+	ASSERT_OK(policy_exe_aliases(NULL, "nc", &al));
+	if (realpath("/usr/bin/nc", real)) {
+		base = strrchr(real, '/') + 1;
+		if (strcmp(base, "nc") != 0) {
+			ASSERT_EQ(strv_length(al), 1);
+			ASSERT_STREQ(al[0], base);
+		}
+	}
+	strv_free(al);
 }
 
 /* ---- whitelist, ignore ---- */
