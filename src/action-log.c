@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/types.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <sys/uio.h>
 
 #include "action-env.h"
+#include "aegis.h"
 #include "actions-internal.h"
 #include "json.h"
 #include "log.h"

@@ -82,6 +82,7 @@ struct rules {
 	bool local_restr, remote_restr; /* policy.h 5a */
 	char **aliases; /* exe aliases (policy.h 2), NULL-terminated or NULL */
 	char *ports_desc, *locals_desc, *remotes_desc;
+	char *remotes_local_desc; /* remotes_desc for a local peer (address entries only) */
 };
 
 struct policy {
@@ -422,9 +423,17 @@ static char *portset_desc(const struct portset *s, const char *what)
 	return desc_finish(&d, what);
 }
 
-static char *remotes_desc(const struct app *a)
+/*
+ * "remotes [...]". for_local: the description shown for a local peer, which
+ * only address/host entries can allow: port-only entries are left out and a
+ * hint says where such ports belong (a user who added "9090" to remotes and
+ * still sees local port 9090 refused must not read "9090 not in remotes [9090]").
+ */
+static char *remotes_desc(const struct app *a, bool for_local)
 {
 	struct desc d = {};
+	size_t port_only = 0;
+	char *s1, *s2;
 
 	for (size_t i = 0; i < a->n_remotes; i++) {
 		const struct remote_spec *s = &a->remotes[i];
@@ -432,6 +441,10 @@ static char *remotes_desc(const struct app *a)
 
 		switch (s->kind) {
 		case REMOTE_PORT_ONLY:
+			if (for_local) {
+				port_only++;
+				continue;
+			}
 			pfx[0] = 0;
 			break;
 		case REMOTE_CIDR:
@@ -445,7 +458,15 @@ static char *remotes_desc(const struct app *a)
 		}
 		desc_range(&d, &s->ports, pfx);
 	}
-	return desc_finish(&d, "remotes");
+	s1 = desc_finish(&d, "remotes");
+	if (!s1 || !port_only)
+		return s1;
+	if (asprintf(&s2,
+		     "%s (port-only remotes apply to remote peers; ports on this host go in locals)",
+		     s1) < 0)
+		s2 = NULL;
+	free(s1);
+	return s2;
 }
 
 /* ---- compilation ---- */
@@ -620,8 +641,10 @@ static int compile_rules(struct policy *p, struct rules *ru)
 	ru->name = app_display_name(a);
 	ru->ports_desc = portset_desc(&a->ports, "ports");
 	ru->locals_desc = portset_desc(&a->locals, "locals");
-	ru->remotes_desc = remotes_desc(a);
-	if (!ru->name || !ru->ports_desc || !ru->locals_desc || !ru->remotes_desc)
+	ru->remotes_desc = remotes_desc(a, false);
+	ru->remotes_local_desc = remotes_desc(a, true);
+	if (!ru->name || !ru->ports_desc || !ru->locals_desc || !ru->remotes_desc ||
+	    !ru->remotes_local_desc)
 		return -ENOMEM;
 	r = compile_regex(ru);
 	if (r < 0)
@@ -772,6 +795,7 @@ static void rules_done(struct rules *ru)
 	free(ru->ports_desc);
 	free(ru->locals_desc);
 	free(ru->remotes_desc);
+	free(ru->remotes_local_desc);
 	if (ru->own_re)
 		pcre2_code_free(ru->own_re);
 	portset_done(&ru->remote_ports);
@@ -1182,7 +1206,7 @@ static const char *violation_reason(const struct policy *p, const struct rules *
 	if (pe->cls != PEER_REMOTE && a->locals.set)
 		lists[n++] = ru->locals_desc;
 	if (by_remotes)
-		lists[n++] = ru->remotes_desc;
+		lists[n++] = pe->cls == PEER_LOCAL ? ru->remotes_local_desc : ru->remotes_desc;
 	if (r->direction == AEGIS_DIR_IN || by_remotes) {
 		k.family = (uint8_t)pe->family;
 		memcpy(k.addr, pe->addr, sizeof(k.addr));

@@ -833,6 +833,24 @@ TEST(loopback_remotes_restrict_local_peers)
 	ASSERT_EQ(decide_out(p, &pi, "::1", 8080, &r), OUTCOME_VIOLATION);
 	ASSERT_EQ(decide_out(p, &pi, "2001:db8::1", 8080, &r), OUTCOME_ALLOWED);
 	policy_free(p);
+	/*
+	 * A port-only entry does not allow a local peer: the reason for a local
+	 * peer lists only the entries that could have allowed it, and says where
+	 * the port belongs (not "port 9090 not in remotes [..., 9090]").
+	 */
+	remote_add(a, NULL, NULL, 9090, 9090);
+	p = pol(c);
+	ASSERT_EQ(decide_out(p, &pi, "127.0.0.1", 9090, &r), OUTCOME_VIOLATION);
+	ASSERT_STREQ(r.reason,
+		     "local 127.0.0.1 port 9090 not in remotes [127.0.0.1:8080, [::1]:8081] "
+		     "(port-only remotes apply to remote peers; ports on this host go in "
+		     "locals)");
+	ASSERT_EQ(decide_out(p, &pi, "198.51.100.1", 9090, &r), OUTCOME_ALLOWED);
+	ASSERT_EQ(decide_out(p, &pi, "198.51.100.1", 9091, &r), OUTCOME_VIOLATION);
+	ASSERT_STREQ(
+		r.reason,
+		"remote 198.51.100.1 port 9091 not in remotes [127.0.0.1:8080, [::1]:8081, 9090]");
+	policy_free(p);
 	cfg_free(c);
 }
 
