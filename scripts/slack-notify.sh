@@ -11,7 +11,10 @@
 #
 # Safety: event text (cmdlines are attacker-controlled) never goes through
 # shell evaluation or hand-built JSON: jq parses AEGIS_EVENT_JSON and builds
-# the payload, which reaches curl on stdin.
+# the payload, which reaches curl on stdin. The webhook URL is a secret: it
+# reaches curl through a config file on a descriptor, never its argv (argv is
+# readable by every user in ps, and aegis itself records the cmdline of the
+# curl it sees connecting, into the journal).
 set -eu
 
 die() {
@@ -28,11 +31,19 @@ if [ -z "$url" ]; then
 	f=${SLACK_WEBHOOK_URL_FILE:-/etc/aegis/slack-webhook.url}
 	[ -r "$f" ] || die "no SLACK_WEBHOOK_URL and no readable $f"
 	IFS= read -r url <"$f" || true
+	url=${url%"$(printf '\r')"} # a file saved with CRLF line ends
 fi
 case "$url" in
 http://* | https://*) ;;
 *) die "webhook URL must be http(s)://" ;;
 esac
+nl='
+'
+case "$url" in
+*"$nl"* | *"$(printf '\r')"*) die "webhook URL must be one line" ;;
+esac
+# curl config syntax: url = "...", with \ and " escaped
+url_conf=$(printf '%s' "$url" | sed 's/[\\"]/\\&/g')
 
 host=$(hostname 2>/dev/null || echo unknown)
 
@@ -43,6 +54,7 @@ payload=$(printf '%s' "$AEGIS_EVENT_JSON" | jq -c --arg host "$host" '
 	{
 		text: ("aegis on \($host | esc): *\(.outcome // "event" | esc)* "
 			+ "\(.exe // "?" | esc)[\(.pid // "?")] \(.proto // "") \(.direction // "") "
+			+ (if .direction == "in" then "from \(.src // "?" | esc):\(.spt // "?") to " else "" end)
 			+ "\(.dst // "?" | esc):\(.dpt // "?") user=\(.user // "?" | esc)"
 			+ " rule=\(.rule // "" | esc) actions=\(.actions // "" | esc)"
 			+ (if (.reason // "") != "" then ": \(.reason | esc)" else "" end)
@@ -51,4 +63,6 @@ payload=$(printf '%s' "$AEGIS_EVENT_JSON" | jq -c --arg host "$host" '
 	}') || die "AEGIS_EVENT_JSON is not valid JSON"
 
 printf '%s' "$payload" | curl -sS --fail --proto '=http,https' --max-time 10 \
-	-H 'Content-Type: application/json' --data-binary @- -o /dev/null -- "$url"
+	-H 'Content-Type: application/json' --data-binary @- -o /dev/null -K /dev/fd/3 3<<EOF
+url = "$url_conf"
+EOF

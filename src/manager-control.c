@@ -99,6 +99,16 @@ static void status_enforcement(const struct manager_status_parts *p, struct json
 	json_kv_uint(w, "userspace_only_rules", st.n_userspace_only);
 	json_kv_bool(w, "pinned", st.pinned);
 	json_kv_bool(w, "adopted", st.adopted);
+	json_kv_uint(w, "links", st.n_links);
+	json_kv_bool(w, "kill_in_kernel", st.kill_in_kernel);
+	json_kv_uint(w, "blocks", st.blocks);
+	json_kv_uint(w, "kills", st.kills);
+	json_kv_uint(w, "policy_generation", st.generation);
+	json_kv_string(w, "cgroup_root", st.cgroup_root ? st.cgroup_root : "");
+	/* cmdline rules: exec -> verdict in the kernel map (the only window left) */
+	json_kv_uint(w, "cmdline_execs_classified", st.exec_events);
+	json_kv_uint(w, "cmdline_verdict_latency_avg_us", st.verdict_latency_avg_us);
+	json_kv_uint(w, "cmdline_verdict_latency_max_us", st.verdict_latency_max_us);
 	json_key(w, "details");
 	json_begin_array(w);
 	for (char *const *r = st.rules; r && *r; r++)
