@@ -10,7 +10,6 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-SRC=$PWD
 BUILD=${AEGIS_BUILD:-build}
 
 BUILD_DEPS=(meson ninja-build clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev

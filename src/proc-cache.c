@@ -502,6 +502,18 @@ static void info_set_task(struct proc_cache *c, struct proc_info *p, const struc
 	p->user = (char *)user_lookup(c, t->uid);
 }
 
+static int exe_from_proc(const struct aegis_task *t, char **ret);
+
+/*
+ * The kernel's path walk ends at the root of the file's own filesystem: for a
+ * program run from a memfd or another unlinked pseudo file (fileless malware:
+ * memfd_create + fexecve) it yields "/", which is never a program.
+ */
+static bool exe_path_is_pseudo(const char *path, size_t len)
+{
+	return len == 1 && path[0] == '/';
+}
+
 static int exec_exe(const struct aegis_rec_exec *e, char **ret)
 {
 	size_t plen = strnlen(e->path, MIN((size_t)e->path_len, sizeof(e->path)));
@@ -510,8 +522,12 @@ static int exec_exe(const struct aegis_rec_exec *e, char **ret)
 	const char *src = e->path;
 	size_t len = plen;
 
-	/* a cut path lacks its leading components: an absolute filename is better */
-	if (plen == 0 || e->path[0] != '/' ||
+	/* a pseudo file: what /proc says while the process lives ("/memfd:x (deleted)") */
+	if (exe_path_is_pseudo(e->path, plen) && exe_from_proc(&e->task, ret) >= 0)
+		return 0;
+	/* a cut path lacks its leading components: an absolute filename is better;
+	 * for a pseudo file the filename as executed ("/dev/fd/3") tells more than "/" */
+	if (plen == 0 || e->path[0] != '/' || (exe_path_is_pseudo(e->path, plen) && flen > 0) ||
 	    ((e->flags & AEGIS_EXEC_PATH_TRUNC) && flen > 0 && e->filename[0] == '/')) {
 		src = e->filename;
 		len = flen;
@@ -658,6 +674,30 @@ static bool start_time_matches(uint64_t start_time_ns, uint64_t ticks)
 	mine = ns / (1000000000ll / hz);
 	/* the clock offset is measured now, not at fork: allow one tick of rounding */
 	return mine - (int64_t)ticks <= 1 && (int64_t)ticks - mine <= 1;
+}
+
+/* The exe link of the live process (pid, start time); -ESRCH when gone or reused. */
+static int exe_from_proc(const struct aegis_task *t, char **ret)
+{
+	_cleanup_close_ int dirfd = -EBADF;
+	char path[32], exe[4096];
+	uint64_t ticks;
+	pid_t ppid;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%" PRIu32, t->pid);
+	dirfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	n = readlinkat(dirfd, "exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return -ESRCH;
+	exe[n] = 0;
+	/* checked after the read: dirfd pins the process the link was read from */
+	if (read_stat(dirfd, &ppid, &ticks) < 0 || !start_time_matches(t->start_time, ticks))
+		return -ESRCH;
+	*ret = strdup(exe);
+	return *ret ? 0 : -ENOMEM;
 }
 
 /* Reads exe, cmdline and cgroup of a live process; dirfd pins it (/proc/PID). */

@@ -14,7 +14,7 @@
  *   loadgen connect-once PORT                          one TCP connect to 127.0.0.1:PORT
  *
  * Prints one result line:
- *   "mode=tcp ops=N seconds=S rate=R p50_us=X p99_us=Y cpu_us=C events=E".
+ *   "mode=tcp ops=N seconds=S rate=R p50_us=X p99_us=Y cpu_us=C events=E pid=P".
  * ops counts operations that completed (connects, datagrams, processes); events the
  * connection events a monitor must account for (connect() calls and accepts; in udp
  * mode the first datagram of each socket to each destination); cpu_us is
@@ -358,10 +358,10 @@ int main(int argc, char **argv)
 		 ru_self.ru_utime.tv_usec + ru_self.ru_stime.tv_usec + ru_child.ru_utime.tv_usec +
 		 ru_child.ru_stime.tv_usec;
 	printf("mode=%s ops=%lu seconds=%.3f rate=%.1f p50_us=%.2f p99_us=%.2f cpu_us=%.3f "
-	       "events=%lu\n",
+	       "events=%lu pid=%d\n",
 	       mode, total, (t1 - t0) / 1e9, total / ((t1 - t0) / 1e9),
 	       n_all ? all[n_all / 2] / 1000.0 : 0.0,
 	       n_all ? all[(size_t)(n_all * 0.99)] / 1000.0 : 0.0, total ? cpu_us / total : 0.0,
-	       atomic_load(&events));
+	       atomic_load(&events), (int)getpid());
 	return total ? 0 : 1;
 }

@@ -131,6 +131,8 @@ wait_log() {
 start_aegis() {
 	local t0
 	t0=$(now_ms)
+	# remove the last run's files first: the shell truncates them only once the child runs
+	rm -f "$W/aegis.out" "$W/aegis.err"
 	"$AEGIS" run -c "$1" --json >"$W/aegis.out" 2>"$W/aegis.err" &
 	TOOL_PID=$!
 	if ! wait_log "$W/aegis.err" "aegis ready" 1 60; then
@@ -166,6 +168,7 @@ tracepoint:syscalls:sys_exit_accept4, tracepoint:syscalls:sys_exit_accept
 	if (args->ret >= 0) { printf("accept pid=%d comm=%s fd=%d\n", pid, comm, args->ret); }
 }
 BT
+		rm -f "$W/bt.out" "$W/bt.err"
 		bpftrace "$W/snitch.bt" >"$W/bt.out" 2>"$W/bt.err" &
 		TOOL_PID=$!
 		wait_log "$W/bt.out" "Attaching" 1 30 || wait_log "$W/bt.err" "Attaching" 1 1 || true
@@ -232,15 +235,19 @@ stop_tool() {
 			log "no counters line from aegis: $(tail -3 "$W/aegis.err")"
 			rc=1
 		fi
-		# the load generator's connection records (other processes run too)
-		ST_CONN_RECORDS=$(grep -c '"comm":"loadgen".*"direction":"\(out\|in\)"' "$W/aegis.out" || true)
+		# this load generator's connection records (other processes run too)
+		ST_CONN_RECORDS=$(grep -E "\"(pid|ppid)\":$L_PID," "$W/aegis.out" | grep -c '"direction":"\(out\|in\)"' || true)
 		# records lost between kernel and output (consumed < submitted, lines not written)
 		ST_USER_LOST=$(( ${ST_EVENTS:-0} - ${ST_RECORDS:-0} + $(counter output_dropped || echo 0) ))
 		;;
 	bpftrace)
 		kill -INT $TOOL_PID
 		wait $TOOL_PID || true
-		ST_CONN_RECORDS=$(grep -c '^\(connect\|accept\) .*comm=loadgen' "$W/bt.out" || true)
+		if [ "$MODE" = exec ]; then
+			ST_CONN_RECORDS=$(grep -c '^\(connect\|accept\) .*comm=loadgen' "$W/bt.out" || true)
+		else
+			ST_CONN_RECORDS=$(grep -c "^\\(connect\\|accept\\) pid=$L_PID " "$W/bt.out" || true)
+		fi
 		ST_DROPS=$(grep -ho 'Lost [0-9]* events' "$W/bt.out" "$W/bt.err" | awk '{s += $2} END {print s + 0}')
 		ST_RECORDS=$(grep -c '^\(connect\|accept\) ' "$W/bt.out" || true)
 		ST_EVENTS=$ST_RECORDS ST_DEDUP=0 ST_USER_LOST=0
@@ -251,7 +258,7 @@ stop_tool() {
 		ST_DROPS=$(($(auditctl -s 2>/dev/null | awk '/^lost/{print $2}') - AUDIT_LOST0))
 		kill -TERM $TOOL_PID
 		wait $TOOL_PID || true
-		ST_CONN_RECORDS=$(grep 'type=SYSCALL' "$W/audit.log" 2>/dev/null | grep 'key="aegisbench"' | grep -c 'comm="loadgen"' || true)
+		ST_CONN_RECORDS=$(grep 'type=SYSCALL' "$W/audit.log" 2>/dev/null | grep 'key="aegisbench"' | grep -E -c "(^| )(pid|ppid)=$L_PID " || true)
 		ST_RECORDS=$ST_CONN_RECORDS ST_EVENTS=$ST_CONN_RECORDS ST_DEDUP=0 ST_USER_LOST=0
 		;;
 	esac
@@ -291,7 +298,7 @@ LOAD_OUT=
 run_load() { # sets L_RATE L_P50 L_P99 L_OPS L_CPU L_EVENTS
 	LOAD_OUT=$("$LOADGEN" "$MODE" -t "$SECONDS_PER_RUN" -c "$CLIENTS" -p "$PORT") || true
 	L_RATE=$(field rate) L_P50=$(field p50_us) L_P99=$(field p99_us)
-	L_OPS=$(field ops) L_CPU=$(field cpu_us) L_EVENTS=$(field events)
+	L_OPS=$(field ops) L_CPU=$(field cpu_us) L_EVENTS=$(field events) L_PID=$(field pid)
 	[ -n "$L_RATE" ] && [ -n "$L_OPS" ] && [ -n "$L_EVENTS" ] || { log "loadgen failed: $LOAD_OUT"; return 1; }
 }
 field() { echo "$LOAD_OUT" | grep -o " $1=[0-9.]*" | cut -d= -f2; }
@@ -318,9 +325,9 @@ measure_reload() {
 # --- main -------------------------------------------------------------------
 
 make_configs
-hdr='%-9s %9s %9s %6s %7s %7s %8s %10s %10s %6s %6s %8s %8s %7s %7s %7s\n'
+hdr='%-9s %9s %9s %6s %6s %7s %7s %8s %10s %10s %6s %6s %8s %8s %7s %7s %7s\n'
 # shellcheck disable=SC2059
-printf "$hdr" tool base/s tool/s ratio dcpu_us p50us p99us made recorded lost drops ms/1kev us/conn rss_idl rss_ld rss_pk >"$W/table"
+printf "$hdr" tool base/s tool/s ratio cratio dcpu_us p50us p99us made recorded lost drops ms/1kev us/conn rss_idl rss_ld rss_pk >"$W/table"
 IFS=, read -ra tool_list <<<"$TOOLS"
 rc=0
 for tool in "${tool_list[@]}"; do
@@ -330,8 +337,12 @@ for tool in "${tool_list[@]}"; do
 	: >"$W/pairs.$tool"
 	made=0 recorded=0 lost=0 drops=0 cpu=0 ops=0 records=0 rss_idle=0 rss_load=0 rss_peak=0
 	for p in $(seq "$PAIRS"); do
-		run_load || { rc=1; break; }
-		b_rate=$L_RATE b_cpu=$L_CPU
+		# ABBA order (base first in odd pairs, tool first in even ones): a drift in the
+		# host's load does not favour either side
+		if [ $((p % 2)) = 1 ]; then
+			run_load || { rc=1; break; }
+			b_rate=$L_RATE b_cpu=$L_CPU
+		fi
 		if ! start_tool "$tool"; then
 			log "$tool did not start"
 			rc=1
@@ -341,7 +352,13 @@ for tool in "${tool_list[@]}"; do
 		run_load || { rc=1; stop_tool || true; break; }
 		sample_tool
 		stop_tool || { log "$tool exited with an error"; rc=1; }
-		echo "$b_rate $L_RATE $(awk -v a="$b_cpu" -v b="$L_CPU" 'BEGIN{printf "%.3f", b - a}') $L_P50 $L_P99" >>"$W/pairs.$tool"
+		t_rate=$L_RATE t_cpu=$L_CPU t_events=$L_EVENTS t_ops=$L_OPS t_p50=$L_P50 t_p99=$L_P99
+		if [ $((p % 2)) = 0 ]; then
+			run_load || { rc=1; break; }
+			b_rate=$L_RATE b_cpu=$L_CPU
+		fi
+		L_RATE=$t_rate L_CPU=$t_cpu L_EVENTS=$t_events L_OPS=$t_ops L_P50=$t_p50 L_P99=$t_p99
+		echo "$b_rate $L_RATE $(awk -v a="$b_cpu" -v b="$L_CPU" 'BEGIN{printf "%.3f %.4f", b - a, a / b}') $L_P50 $L_P99" >>"$W/pairs.$tool"
 		made=$((made + L_EVENTS)) ops=$((ops + L_OPS))
 		recorded=$((recorded + ${ST_CONN_RECORDS:-0} + ${ST_DEDUP:-0}))
 		[ -n "$ST_DROPS" ] && [ "$ST_DROPS" != - ] && drops=$((drops + ST_DROPS))
@@ -357,7 +374,8 @@ for tool in "${tool_list[@]}"; do
 	done
 	[ -s "$W/pairs.$tool" ] || continue
 	b=$(col 1 "$W/pairs.$tool") t=$(col 2 "$W/pairs.$tool") dcpu=$(col 3 "$W/pairs.$tool")
-	p50=$(col 4 "$W/pairs.$tool") p99=$(col 5 "$W/pairs.$tool")
+	cratio=$(col 4 "$W/pairs.$tool")
+	p50=$(col 5 "$W/pairs.$tool") p99=$(col 6 "$W/pairs.$tool")
 	ratio=$(awk -v a="$t" -v b="$b" 'BEGIN{printf "%.3f", (b > 0) ? (a / b) : 0}')
 	per_k=$(awk -v c="$cpu" -v e="$records" 'BEGIN{if (e > 0) printf "%.2f", c * 1000 / e; else print "-"}')
 	per_conn=$(awk -v c="$cpu" -v o="$ops" 'BEGIN{if (o > 0) printf "%.3f", c * 1000 / o; else print "-"}')
@@ -365,7 +383,8 @@ for tool in "${tool_list[@]}"; do
 	missing=$((made - recorded))
 	[ "$rss_idle" = 0 ] && rss_idle=-
 	# shellcheck disable=SC2059
-	printf "$hdr" "$tool" "$(printf %.0f "$b")" "$(printf %.0f "$t")" "$ratio" "$dcpu" "$p50" "$p99" \
+	printf "$hdr" "$tool" "$(printf %.0f "$b")" "$(printf %.0f "$t")" "$ratio" "$(printf %.3f "$cratio")" \
+		"$(printf %.2f "$dcpu")" "$(printf %.1f "$p50")" "$(printf %.1f "$p99")" \
 		"$made" "$recorded" "$lost" "$drops" "$per_k" "$per_conn" "$rss_idle" "$rss_load" "$rss_peak" >>"$W/table"
 	if [ "$tool" = default ] || [ "$tool" = large ] || [ "$tool" = nodedup ]; then
 		echo "$tool: made-recorded=$missing over $PAIRS runs (connections still queued when the load stopped or counted by other processes' folds account for a few)" >>"$W/notes"
@@ -377,8 +396,9 @@ echo "aegis benchmark: mode=$MODE clients=$CLIENTS pairs=$PAIRS seconds=$SECONDS
 cat "$W/table"
 cat <<'EOF'
   ratio    median tool rate / median baseline rate of the same interleaved pairs
-  dcpu_us  median over pairs of the load generator's CPU per op with the tool minus without
-           (the tool's in-kernel cost per connection; steadier than the ratio on a busy host)
+  cratio   median over pairs of the load generator's CPU per op without / with the tool, and
+  dcpu_us  the difference (us): the tool's in-kernel cost per operation. On a shared host these
+           are far steadier than the rate ratio (other load shifts the rates, not the CPU per op)
   made     connection events the load generator caused (connect() calls + accepts; udp: first
            datagram per socket and destination); recorded = the tool's records of them
            (aegis: loadgen's in/out records + in-kernel dedup folds)

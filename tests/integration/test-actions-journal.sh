@@ -131,3 +131,16 @@ check AEGIS_OUTCOME unconfigured
 check AEGIS_EXE /usr/bin/curl
 check AEGIS_DPT $FORBIDDEN
 ok "unconfigured program: MESSAGE_ID $MID_UNCONFIGURED, PRIORITY=5"
+
+# a listen record has no peer: its MESSAGE must not invent one ("0.0.0.0:0 ->")
+$PY -c 'import socket, time; s = socket.socket(); s.bind(("127.0.0.1", 23102)); s.listen(1); time.sleep(0.3)' &
+lpid=$!
+wait $lpid
+wait_journal 1 10 MESSAGE_ID=$MID_UNCONFIGURED AEGIS_PID=$lpid AEGIS_DIRECTION=listen ||
+	fail "no unconfigured entry for the listener"
+e=$(jentries MESSAGE_ID=$MID_UNCONFIGURED AEGIS_PID=$lpid AEGIS_DIRECTION=listen | head -1)
+check AEGIS_SRC ""
+check AEGIS_DPT 23102
+jq -e '.MESSAGE | contains("tcp listen - -> 127.0.0.1:23102")' <<<"$e" >/dev/null ||
+	fail "listen MESSAGE wrong: $(jq -r .MESSAGE <<<"$e")"
+ok "listen record: MESSAGE names no peer"

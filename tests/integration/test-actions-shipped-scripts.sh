@@ -58,6 +58,13 @@ jq -e --argjson pid "$pid" --arg m "$MARKER" --arg h "$hostile" '.valid and .pat
 jq -e '.body.text | contains("<b>") | not' <<<"$e" >/dev/null || fail "slack text not escaped for mrkdwn"
 ok "slack-notify.sh: valid Slack payload with the intact record"
 
+# The webhook URL is a secret: the hook's own curl, which aegis sees
+# connecting, must not carry it in its argv (ps, and the journal via aegis).
+wait_records 1 ".comm == \"curl\" and .dpt == $SLACK" 10 || fail "no record of the hook's curl"
+records ".comm == \"curl\" and .dpt == $SLACK" | jq -e -s 'all(.[]; .cmdline | contains("/services/") | not)' >/dev/null ||
+	fail "webhook URL in curl's cmdline: $(records ".comm == \"curl\" and .dpt == $SLACK" | jq -r .cmdline | head -1)"
+ok "slack-notify.sh: the webhook URL is not in curl's argv"
+
 wait_for 15 bash -c "ls '$T'/incidents/*-$pid.json" || fail "incident-file.sh wrote nothing"
 f=$(ls "$T"/incidents/*-"$pid".json)
 jq -e --argjson pid "$pid" --arg m "$MARKER" --arg h "$hostile" '.event.pid == $pid

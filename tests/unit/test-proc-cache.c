@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pwd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -231,6 +232,16 @@ TEST(exec_records)
 	t = e->task;
 	ASSERT_STREQ(proc_cache_get(c, &t)->exe, "./relative");
 
+	/* a pseudo file (memfd + fexecve): the kernel's walk says "/", never a
+	 * program; the process is gone, so the filename as executed */
+	free(e);
+	e = exec_rec(99999995, 5 * SEC_NS, "/", "m\0", 2, AEGIS_EXEC_EXE_DELETED);
+	snprintf(e->filename, sizeof(e->filename), "/dev/fd/3");
+	e->filename_len = (uint32_t)strlen(e->filename) + 1;
+	ASSERT_OK(proc_cache_exec(c, e));
+	t = e->task;
+	ASSERT_STREQ(proc_cache_get(c, &t)->exe, "/dev/fd/3 (deleted)");
+
 	/* hostile lengths from a buggy kernel side are clamped, not trusted */
 	free(e);
 	e = exec_rec(99999996, 5 * SEC_NS, "/bin/z", "z\0", 2, 0);
@@ -305,6 +316,61 @@ TEST(exit_keeps_entry_for_grace)
 	ASSERT_STREQ(p->comm, "test");
 	ASSERT_EQ(p->pid, 99999980);
 	free(e);
+	proc_cache_free(c);
+}
+
+/* A live program run from a memfd: its exec record says "/", /proc tells the truth. */
+TEST(memfd_exe_from_proc)
+{
+	struct proc_cache *c = NULL;
+	struct aegis_rec_exec *e;
+	struct aegis_task t;
+	char link[64], *exe = NULL, buf[65536];
+	int fd, in;
+	ssize_t n;
+	pid_t pid;
+
+	fd = memfd_create("qa-memfd", MFD_CLOEXEC);
+	ASSERT_TRUE(fd >= 0);
+	in = open("/bin/sleep", O_RDONLY | O_CLOEXEC);
+	ASSERT_TRUE(in >= 0);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		ASSERT_EQ(write(fd, buf, (size_t)n), n);
+	close(in);
+	pid = fork();
+	ASSERT_TRUE(pid >= 0);
+	if (pid == 0) {
+		char *argv[] = { (char *)"sleep", (char *)"30", NULL };
+		char *envp[] = { NULL };
+
+		fexecve(fd, argv, envp);
+		_exit(127);
+	}
+	close(fd);
+	snprintf(link, sizeof(link), "/proc/%d/exe", (int)pid);
+	for (int i = 0; i < 200; i++) {
+		free(exe);
+		exe = readlink_alloc(link);
+		if (exe && strstr(exe, "memfd:qa-memfd"))
+			break;
+		usleep(10000);
+	}
+	ASSERT_NOT_NULL(exe);
+	ASSERT_NOT_NULL(strstr(exe, "memfd:qa-memfd"));
+	ASSERT_OK(proc_cache_new(&c));
+	t = task_of(pid, "3");
+	e = exec_rec(pid, t.start_time, "/",
+		     "sleep\0"
+		     "30\0",
+		     9, AEGIS_EXEC_EXE_DELETED);
+	snprintf(e->filename, sizeof(e->filename), "/dev/fd/3");
+	e->filename_len = (uint32_t)strlen(e->filename) + 1;
+	ASSERT_OK(proc_cache_exec(c, e));
+	ASSERT_STREQ(proc_cache_get(c, &e->task)->exe, exe);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	free(e);
+	free(exe);
 	proc_cache_free(c);
 }
 
