@@ -385,3 +385,46 @@ uint64_t bpf_loader_missed(const struct bpf_loader *l)
 	}
 	return n;
 }
+
+/* Mirrors struct dedup_key/dedup_val in trace.bpf.c (sizes checked against the map). */
+struct dedup_key_mirror {
+	uint64_t start_time;
+	uint32_t tgid;
+	uint8_t proto, direction, family, pad;
+	uint8_t addr[16];
+	uint16_t port, pad2;
+	uint32_t pad3;
+};
+struct dedup_val_mirror {
+	uint64_t last_ns;
+	uint64_t suppressed;
+};
+
+int bpf_loader_dedup_pending(const struct bpf_loader *l, struct dedup_pending *ret, size_t n)
+{
+	const struct bpf_map *map = l->skel->maps.dedup;
+	struct dedup_key_mirror k, next;
+	struct dedup_val_mirror v;
+	int fd = bpf_map__fd(map), r;
+	size_t used = 0;
+	void *prev = NULL;
+
+	if (bpf_map__key_size(map) != sizeof(k) || bpf_map__value_size(map) != sizeof(v))
+		return -EINVAL;
+	while ((r = bpf_map_get_next_key(fd, prev, &next)) == 0) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &v) < 0 || !v.suppressed)
+			continue;
+		for (size_t i = 0; i <= used && i < n; i++) {
+			if (i == used) {
+				ret[used++] = (struct dedup_pending){ .pid = k.tgid };
+			} else if (ret[i].pid != k.tgid) {
+				continue;
+			}
+			ret[i].folded += v.suppressed;
+			break;
+		}
+	}
+	return r == -ENOENT ? (int)used : r;
+}

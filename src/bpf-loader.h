@@ -78,3 +78,14 @@ int bpf_loader_read_counters(const struct bpf_loader *l, uint64_t ret[AEGIS_CNT_
  * before any of our code ran. 0 when the kernel does not count them.
  */
 uint64_t bpf_loader_missed(const struct bpf_loader *l);
+
+/* In-kernel folds not yet reported in a record's `suppressed`, per process. */
+struct dedup_pending {
+	uint32_t pid;
+	uint64_t folded;
+};
+/*
+ * Walks the dedup map: up to n processes with pending folds (the first n met)
+ * into ret. Returns how many, or < 0. For the exit summary (one map walk).
+ */
+int bpf_loader_dedup_pending(const struct bpf_loader *l, struct dedup_pending *ret, size_t n);

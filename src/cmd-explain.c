@@ -166,6 +166,9 @@ static int parse_dst(const char *s, int *ret_family, uint8_t ret_addr[16], uint1
 		if (!colon)
 			return -EINVAL;
 		len = (size_t)(colon - s);
+		/* "2001:db8::1:80" is ambiguous: IPv6 only in brackets, as in the config */
+		if (memchr(s, ':', len))
+			return -EINVAL;
 	}
 	if (len == 0 || len >= sizeof(host))
 		return -EINVAL;

@@ -56,7 +56,10 @@ static const char *closest(const char *s, const char *const *cands, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		size_t d = edit_distance(s, cands[i]);
 
-		if (d < best) {
+		/* a tie goes to the candidate of the same length: "remotse" is a swap
+		 * in "remotes" rather than an extra letter in "remote" */
+		if (d < best || (d == best && res && strlen(cands[i]) == strlen(s) &&
+				 strlen(res) != strlen(s))) {
 			best = d;
 			res = cands[i];
 		}

@@ -861,6 +861,35 @@ static void print_counters(struct manager *m)
 			    missed);
 }
 
+static int pending_cmp(const void *a, const void *b)
+{
+	const struct dedup_pending *x = a, *y = b;
+
+	return x->folded < y->folded ? 1 : x->folded > y->folded ? -1 : 0;
+}
+
+/*
+ * Folds still waiting in the kernel for their next record, per process (top
+ * 8): with the counters they account for every connection seen (benchmarks
+ * compare them with what a load generator made).
+ */
+static void print_dedup_pending(struct manager *m)
+{
+	struct dedup_pending p[256];
+	char buf[512];
+	size_t len = 0;
+	int n;
+
+	n = bpf_loader_dedup_pending(m->bpf, p, ARRAY_SIZE(p));
+	if (n <= 0)
+		return;
+	qsort(p, n, sizeof(p[0]), pending_cmp);
+	for (int i = 0; i < n && i < 8 && len < sizeof(buf); i++)
+		len += snprintf(buf + len, sizeof(buf) - len, " %" PRIu32 "=%" PRIu64, p[i].pid,
+				p[i].folded);
+	fprintf(stderr, "aegis folds pending at exit (pid=count):%s\n", buf);
+}
+
 /* Stop the producers, then take what they left in the ring buffer. */
 static void shutdown_bpf(struct manager *m)
 {
@@ -873,6 +902,7 @@ static void shutdown_bpf(struct manager *m)
 		output_flush(m, /* block= */ true);
 	}
 	print_counters(m);
+	print_dedup_pending(m);
 	m->rb_source = event_source_free(m->rb_source);
 	ring_buffer__free(m->rb);
 	m->rb = NULL;

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 
@@ -482,6 +483,27 @@ static bool cidr_in_loopback(const struct cidr *c)
 	       memcmp(c->addr, v6_loopback, sizeof(v6_loopback)) == 0;
 }
 
+/*
+ * A hostname that names this host's loopback (RFC 6761: "localhost" and
+ * "*.localhost"; Debian's /etc/hosts aliases): "localhost:8080" means the same
+ * as "127.0.0.1:8080" and must restrict local peers the same way.
+ */
+bool policy_host_is_loopback_name(const char *host)
+{
+	static const char *const names[] = { "localhost", "localhost.localdomain", "ip6-localhost",
+					     "ip6-loopback" };
+	size_t n = host ? strlen(host) : 0;
+	const char *suffix = ".localhost";
+
+	if (n && host[n - 1] == '.') /* a fully qualified "localhost." */
+		n--;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strlen(names[i]) == n && strncasecmp(host, names[i], n) == 0)
+			return true;
+	return n > strlen(suffix) &&
+	       strncasecmp(host + n - strlen(suffix), suffix, strlen(suffix)) == 0;
+}
+
 void policy_app_restricts(const struct app *a, bool *ret_local, bool *ret_remote)
 {
 	bool local = a->ports.set || a->locals.set, remote = a->ports.set;
@@ -492,7 +514,8 @@ void policy_app_restricts(const struct app *a, bool *ret_local, bool *ret_remote
 	for (size_t i = 0; i < a->n_remotes; i++) {
 		const struct remote_spec *s = &a->remotes[i];
 
-		if (s->kind == REMOTE_CIDR && cidr_in_loopback(&s->cidr))
+		if ((s->kind == REMOTE_CIDR && cidr_in_loopback(&s->cidr)) ||
+		    (s->kind == REMOTE_HOST && policy_host_is_loopback_name(s->host)))
 			local = true;
 		else
 			remote = true;

@@ -74,10 +74,12 @@
  *    a. Which peer classes the lists restrict:
  *       LOCAL peers are restricted iff ports is set, or locals is set, or
  *       some remotes address/CIDR entry lies within loopback (127.0.0.0/8,
- *       ::1);
+ *       ::1), or some remotes hostname entry is a loopback name
+ *       ("localhost", "*.localhost", policy_host_is_loopback_name());
  *       REMOTE peers are restricted iff ports is set, or remotes has a
- *       port-only entry, a hostname entry, or an address/CIDR entry outside
- *       loopback, or remotes is given as an empty list (remotes = []).
+ *       port-only entry, a hostname entry other than a loopback name, or an
+ *       address/CIDR entry outside loopback, or remotes is given as an empty
+ *       list (remotes = []).
  *    b. A peer whose class is not restricted is ALLOWED.
  *    c. Otherwise the connection is ALLOWED iff
  *         the port is in ports; or
@@ -176,6 +178,8 @@ uint64_t policy_app_hash(const struct app *a);
  * the matcher and the kernel policy compiler so both agree.
  */
 void policy_app_restricts(const struct app *a, bool *ret_local, bool *ret_remote);
+/* "localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback", "*.localhost" (any case). */
+bool policy_host_is_loopback_name(const char *host);
 
 /* The standard binary directories exe aliases are looked up in, NULL-terminated. */
 extern const char *const policy_std_exe_dirs[];

@@ -193,7 +193,7 @@ int proc_cache_unit_from_cgroup(const char *cgroup, char **ret)
 	const char *best = NULL, *p = cgroup;
 	size_t best_len = 0;
 
-	while (p && *p) {
+	while (!best && p && *p) {
 		const char *comp, *slash;
 		size_t len;
 
@@ -794,12 +794,43 @@ static void gc_dead(struct proc_cache *c)
 	c->gc_at = MAX((size_t)PROC_CACHE_MAX_ENTRIES, c->n * 2);
 }
 
+/*
+ * What can change without an exec: credentials (a daemon drops root after
+ * start), the parent (re-parenting when it dies) and the cgroup (moved into a
+ * unit). The acting task of each event says what holds now; the policy match
+ * cached on the entry depends on user and unit, so it is redone on a change.
+ */
+static void info_refresh(struct proc_cache *c, struct proc_info *p, const struct aegis_task *t)
+{
+	bool changed = false;
+
+	if (_unlikely_(p->uid != t->uid)) {
+		p->uid = t->uid;
+		p->user = (char *)user_lookup(c, t->uid);
+		changed = true;
+	}
+	p->gid = t->gid;
+	if (t->ppid)
+		p->ppid = (pid_t)t->ppid;
+	if (_unlikely_(t->cgroup_id && p->cgroup_id != t->cgroup_id)) {
+		p->cgroup_id = t->cgroup_id;
+		(void)set_cgroup(c, p, -EBADF);
+		changed = true;
+	}
+	if (changed) {
+		p->app = NULL;
+		p->policy_gen = 0;
+	}
+}
+
 const struct proc_info *proc_cache_get(struct proc_cache *c, const struct aegis_task *t)
 {
 	struct proc_entry *pe = entry_find(c, (pid_t)t->pid, t->start_time);
 
-	if (_likely_(pe != NULL))
+	if (_likely_(pe != NULL)) {
+		info_refresh(c, &pe->info, t);
 		return &pe->info;
+	}
 	return proc_fallback(c, t);
 }
 

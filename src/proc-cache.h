@@ -31,7 +31,10 @@
  *   (pid, ppid, uid, user, comm, cgroup; exe and cmdline ""). Either way the
  *   result is cached and never NULL (except out of memory). Threads (tid !=
  *   pid) resolve to their process: the key is the thread-group id and the
- *   group leader's start time.
+ *   group leader's start time. On a hit, what can change without an exec is
+ *   taken from t: uid/user and gid (a daemon that drops root after start),
+ *   ppid, and cgroup/unit when t->cgroup_id differs; a uid or cgroup change
+ *   clears the cached policy match (app, policy_gen).
  *
  * Returned pointers stay valid until the entry is swept (at least
  * PROC_CACHE_EXIT_GRACE_NS of record time after its exit) or, for the strings
@@ -72,11 +75,16 @@ size_t proc_cache_size(const struct proc_cache *c);
 
 /*
  * The systemd unit of a cgroup v2 path, as a new string in *ret (NULL when
- * there is none): the last path component whose name ends in ".service",
+ * there is none): the first path component whose name ends in ".service",
  * ".scope", ".socket", ".mount" or ".swap" (systemd's "_" escape prefix
- * removed), so "/system.slice/nginx.service" -> "nginx.service" and
- * "/user.slice/user-1000.slice/user@1000.service/app.slice/foo.service" ->
- * "foo.service". Slices are not units a process runs in. Returns 0 or -ENOMEM.
+ * removed), as sd_pid_get_unit() says: "/system.slice/nginx.service" ->
+ * "nginx.service", "/system.slice/foo.service/payload" -> "foo.service".
+ * Whatever lies below a unit is delegated to it, so
+ * "/user.slice/user-1000.slice/user@1000.service/app.slice/nginx.service" is
+ * "user@1000.service" and a container's "/machine.slice/machine-c1.scope/
+ * payload/system.slice/sshd.service" is "machine-c1.scope": any user can
+ * start a user service named "sshd.service", and it must not pass for the
+ * system's. Slices are not units a process runs in. Returns 0 or -ENOMEM.
  */
 int proc_cache_unit_from_cgroup(const char *cgroup, char **ret);
 

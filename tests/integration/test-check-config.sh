@@ -74,6 +74,16 @@ check 0 -c "$ETC/aegis.toml"
 [[ "$OUT" == "$ETC/aegis.toml: OK, $n_files files, $n_apps apps,"* ]] || fail "summary: $OUT"
 ok "shipped examples pass ($n_files files, $n_apps apps)"
 
+### the examples on a stock Debian 12 server: programs that resolve names
+### themselves query the (remote) nameservers of /etc/resolv.conf
+for exe in /usr/lib/apt/methods/http /usr/sbin/chronyd /usr/bin/telegraf; do
+	out=$("$AEGIS_BIN" explain -c "$ETC/aegis.toml" --exe $exe --proto udp --dst 203.0.113.53:53)
+	grep -q '^outcome: *allowed' <<<"$out" || fail "$exe: DNS to a remote nameserver not allowed: $out"
+	out=$("$AEGIS_BIN" explain -c "$ETC/aegis.toml" --exe $exe --dst 203.0.113.53:6666)
+	grep -q '^outcome: *violation' <<<"$out" || fail "$exe: port 6666 not a violation: $out"
+done
+ok "shipped examples allow DNS to remote nameservers where the program resolves names"
+
 ### -q prints nothing on success; --dump output is itself a valid policy
 check 0 -q -c "$ETC/aegis.toml"
 [ -z "$OUT$ERR" ] || fail "-q printed: $OUT $ERR"

@@ -46,6 +46,10 @@ exe = "loopy"
 remotes = ["127.0.0.1:8080"]
 
 [[app]]
+exe = "loopyname"
+remotes = ["localhost:8080"]
+
+[[app]]
 exe = "pgc"
 remotes = ["10.0.0.0/8:5432"]
 
@@ -217,6 +221,15 @@ expect reason "local 127.0.0.1 port 9090 not in remotes [127.0.0.1:8080]"
 explain --exe /usr/bin/loopy --dst 203.0.113.7:9090
 expect outcome allowed
 expect reason "no allow list restricts remote peers"
+# a loopback name restricts local peers like the address (the new user's
+# remotes = ["localhost:8080"]: nc to 127.0.0.1:9090 is a violation)
+explain --exe /usr/bin/loopyname --dst 127.0.0.1:8080
+expect outcome allowed
+explain --exe /usr/bin/loopyname --dst 127.0.0.1:9090
+expect outcome violation
+expect reason "local 127.0.0.1 port 9090 not in remotes [localhost:8080]"
+explain --exe /usr/bin/loopyname --dst 203.0.113.7:9090
+expect outcome allowed
 # CIDR remotes outside loopback: remote peers restricted, local peers not
 explain --exe /usr/bin/pgc --dst 127.0.0.1:5353
 expect outcome allowed
@@ -268,6 +281,10 @@ rc=0
 rc=0
 "$AEGIS_BIN" explain -c "$CFG" --exe /usr/bin/x --dst nonsense >/dev/null 2>&1 || rc=$?
 [ $rc = 2 ] || fail "bad --dst: exit $rc, expected 2"
+# an unbracketed IPv6 address is ambiguous (2001:db8::1:80): refused, as in the config
+rc=0
+"$AEGIS_BIN" explain -c "$CFG" --exe /usr/bin/x --dst '2001:db8::1:80' >/dev/null 2>&1 || rc=$?
+[ $rc = 2 ] || fail "unbracketed IPv6 --dst: exit $rc, expected 2"
 echo '[[app]]' >"$T/etc/aegis.d/99-bad.toml"
 rc=0
 "$AEGIS_BIN" explain -c "$CFG" --exe /usr/bin/x --dst 1.2.3.4:5 >/dev/null 2>&1 || rc=$?

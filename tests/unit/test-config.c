@@ -363,6 +363,11 @@ TEST(error_unknown_keys_with_hint)
 	ASSERT_TRUE(has(&d, "main.toml", 4, 2,
 			"unknown table 'notfy' at top level; did you mean 'notify'?"));
 	diag_list_done(&d);
+	/* a swap ties with a deleted letter ("remote"): the same length wins */
+	d = load_bad("[[app]]\nexe = \"x\"\nremotse = []\n", 1);
+	ASSERT_TRUE(has(&d, "main.toml", 6, 1,
+			"unknown key 'remotse' in [[app]]; did you mean 'remotes'?"));
+	diag_list_done(&d);
 }
 
 TEST(error_wrong_types)

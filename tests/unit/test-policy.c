@@ -854,6 +854,50 @@ TEST(loopback_remotes_restrict_local_peers)
 	cfg_free(c);
 }
 
+/* remotes = ["localhost:8080"] restricts local peers like "127.0.0.1:8080". */
+TEST(localhost_name_restricts_local_peers)
+{
+	struct config *c = cfg_new();
+	struct app *a = app_add(c, "nc", NULL, NULL);
+	struct proc_info pi = proc_make("/usr/bin/nc", "");
+	struct cidr addrs[2];
+	struct policy *p;
+	struct record r;
+	bool lr, rr;
+
+	ASSERT_TRUE(policy_host_is_loopback_name("localhost"));
+	ASSERT_TRUE(policy_host_is_loopback_name("LocalHost."));
+	ASSERT_TRUE(policy_host_is_loopback_name("ip6-localhost"));
+	ASSERT_TRUE(policy_host_is_loopback_name("app.localhost"));
+	ASSERT_FALSE(policy_host_is_loopback_name("localhost.example.com"));
+	ASSERT_FALSE(policy_host_is_loopback_name("notlocalhost"));
+	ASSERT_FALSE(policy_host_is_loopback_name(".localhost"));
+	ASSERT_FALSE(policy_host_is_loopback_name(""));
+
+	remote_add(a, NULL, "localhost", 8080, 8080);
+	policy_app_restricts(a, &lr, &rr);
+	ASSERT_TRUE(lr);
+	ASSERT_FALSE(rr);
+	p = pol(c);
+	ASSERT_OK(cidr_parse("127.0.0.1", &addrs[0], NULL));
+	ASSERT_OK(cidr_parse("::1", &addrs[1], NULL));
+	ASSERT_OK(policy_set_host_addrs(p, "localhost", addrs, 2));
+	ASSERT_EQ(decide_out(p, &pi, "127.0.0.1", 8080, &r), OUTCOME_ALLOWED);
+	ASSERT_EQ(decide_out(p, &pi, "::1", 8080, &r), OUTCOME_ALLOWED);
+	ASSERT_EQ(decide_out(p, &pi, "127.0.0.1", 9090, &r), OUTCOME_VIOLATION);
+	ASSERT_STREQ(r.reason, "local 127.0.0.1 port 9090 not in remotes [localhost:8080]");
+	/* remote peers: not restricted by a loopback name */
+	ASSERT_EQ(decide_out(p, &pi, "198.51.100.1", 9090, &r), OUTCOME_ALLOWED);
+	policy_free(p);
+	/* any other name restricts remote peers only, as before */
+	free(a->remotes[0].host);
+	a->remotes[0].host = strdup("bob.example");
+	policy_app_restricts(a, &lr, &rr);
+	ASSERT_FALSE(lr);
+	ASSERT_TRUE(rr);
+	cfg_free(c);
+}
+
 TEST(telegraf_locals_and_cidr_remotes)
 {
 	struct config *c = cfg_new();
@@ -941,9 +985,10 @@ TEST(cidr_remotes_leave_local_class_alone)
 	remote_add(a, "0.0.0.0/0", NULL, 443, 443);
 	policy_app_restricts(a, &lr, &rr);
 	ASSERT_FALSE(lr);
-	/* a hostname restricts remote peers only (even one that resolves to loopback) */
+	/* a hostname restricts remote peers only (even one that resolves to
+	 * loopback), unless it is a loopback name (localhost_name_restricts_local_peers) */
 	a = app_add(c, "h", NULL, NULL);
-	remote_add(a, NULL, "localhost", 80, 80);
+	remote_add(a, NULL, "lo.example", 80, 80);
 	policy_app_restricts(a, &lr, &rr);
 	ASSERT_FALSE(lr);
 	ASSERT_TRUE(rr);

@@ -124,13 +124,17 @@ TEST(unit_from_cgroup)
 		{ "/system.slice/foo.service/payload/sub", "foo.service" },
 		{ "/system.slice/sshd.socket", "sshd.socket" },
 		{ "/user.slice/user-1000.slice/session-4.scope", "session-4.scope" },
+		/* below a unit is delegated to it: a user's own "sshd.service" is not the
+		 * system's (sd_pid_get_unit() semantics) */
 		{ "/user.slice/user-1000.slice/user@1000.service/app.slice/dbus.service",
-		  "dbus.service" },
-		{ "/user.slice/user-1000.slice/user@1000.service/init.scope", "init.scope" },
+		  "user@1000.service" },
+		{ "/user.slice/user-1000.slice/user@1000.service/app.slice/sshd.service",
+		  "user@1000.service" },
+		{ "/user.slice/user-1000.slice/user@1000.service/init.scope", "user@1000.service" },
 		{ "/init.scope", "init.scope" },
 		{ "/system.slice/_cpu.service", "cpu.service" },
 		{ "/machine.slice/machine-c1.scope/payload/system.slice/postgres.service",
-		  "postgres.service" },
+		  "machine-c1.scope" },
 		{ "/system.slice", NULL },
 		{ "/user.slice/user-1000.slice", NULL },
 		{ "/", NULL },
@@ -184,6 +188,7 @@ TEST(exec_records)
 	const struct proc_info *p;
 	struct aegis_rec_exec *e;
 	struct aegis_task t;
+	char name[64];
 
 	ASSERT_OK(proc_cache_new(&c));
 	/* a pid that cannot exist: only the records can tell who it is */
@@ -212,6 +217,28 @@ TEST(exec_records)
 	/* a thread of it resolves to the process */
 	t.tid = 100000000;
 	ASSERT_TRUE(proc_cache_get(c, &t) == p);
+
+	/* it drops root after start and is re-parented: the event's task says so,
+	 * and the policy match cached for the old user is dropped */
+	((struct proc_info *)p)->app = (const struct app *)p;
+	((struct proc_info *)p)->policy_gen = 7;
+	t.uid = 65534;
+	t.gid = 65534;
+	t.ppid = 4242;
+	ASSERT_TRUE(proc_cache_get(c, &t) == p);
+	ASSERT_EQ(p->uid, 65534);
+	ASSERT_EQ(p->gid, 65534);
+	ASSERT_EQ(p->ppid, 4242);
+	ASSERT_STREQ(p->user, user_name(65534, name, sizeof(name)));
+	ASSERT_NULL(p->app);
+	ASSERT_EQ(p->policy_gen, 0);
+	/* same credentials again: the cached match is kept */
+	((struct proc_info *)p)->policy_gen = 8;
+	ASSERT_TRUE(proc_cache_get(c, &t) == p);
+	ASSERT_EQ(p->policy_gen, 8);
+	t.uid = 0;
+	t.gid = 0;
+	t.tid = t.pid;
 
 	/* deleted exe, cut argv */
 	free(e);
