@@ -21,6 +21,7 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* Tunables, set by userspace before load. */
 const volatile __u64 dedup_ns = 0; /* in-kernel dedup window; 0 disables */
 const volatile __u64 wakeup_bytes = 0; /* force a wakeup past this much unread data; 0 = always */
+const volatile __u64 jiffy_ns = 0; /* length of a jiffy (1/HZ) for the dedup clock; 0 = use ktime */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -183,7 +184,11 @@ static __always_inline bool dedup_fold(__u8 proto, __u8 direction, const struct 
 	k.family = remote->family;
 	__builtin_memcpy(k.addr, remote->addr, 16);
 	k.port = remote->port;
-	now = bpf_ktime_get_ns();
+	/*
+	 * The window is seconds long: jiffies are precise enough and cost a load
+	 * instead of a clock read (~30 ns here, on every fold).
+	 */
+	now = jiffy_ns ? bpf_jiffies64() * jiffy_ns : bpf_ktime_get_ns();
 	v = bpf_map_lookup_elem(&dedup, &k);
 	if (v && now - v->last_ns < dedup_ns) {
 		__sync_fetch_and_add(&v->suppressed, 1);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -220,6 +221,20 @@ static uint64_t ringbuf_size_fixup(uint64_t size)
 	return s;
 }
 
+/*
+ * The length of a jiffy: the resolution of the coarse clocks is the tick
+ * (TICK_NSEC = 1e9 / HZ). 0 (dedup reads ktime instead) if it looks wrong.
+ */
+static uint64_t tick_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_getres(CLOCK_MONOTONIC_COARSE, &ts) < 0 || ts.tv_sec || ts.tv_nsec < 100000 ||
+	    ts.tv_nsec > 100000000)
+		return 0;
+	return ts.tv_nsec;
+}
+
 static int trace_open_load_attach(const struct bpf_loader_opts *o, const struct bpf_loader *l,
 				  struct aegis_trace **ret)
 {
@@ -240,6 +255,7 @@ static int trace_open_load_attach(const struct bpf_loader_opts *o, const struct 
 	}
 	/* wake the consumer early only once a quarter of the buffer is pending */
 	s->rodata->wakeup_bytes = rb_size / 4;
+	s->rodata->jiffy_ns = tick_ns();
 	set_autoload(s, l);
 	r = aegis_trace__load(s);
 	if (r < 0)

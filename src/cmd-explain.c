@@ -183,7 +183,16 @@ static int parse_dst(const char *s, int *ret_family, uint8_t ret_addr[16], uint1
 		return 0;
 	}
 	if (inet_pton(AF_INET6, host, ret_addr) == 1) {
+		static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+
 		*ret_family = AF_INET6;
+		/* a v4-mapped peer is an IPv4 peer, as the daemon reports it (compared
+		 * as bytes, not with IN6_IS_ADDR_V4MAPPED(): ret_addr need not be aligned) */
+		if (memcmp(ret_addr, v4mapped, sizeof(v4mapped)) == 0) {
+			memmove(ret_addr, ret_addr + 12, 4);
+			memset(ret_addr + 4, 0, 12);
+			*ret_family = AF_INET;
+		}
 		return 0;
 	}
 	if (getaddrinfo(host, NULL, &hints, &ai) != 0 || !ai)

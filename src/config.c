@@ -800,6 +800,7 @@ int config_load(const struct config_load_opts *opts, struct config **ret, struct
 	struct dropin_list dl = {};
 	struct loader L = { .opts = opts ?: &no_opts, .diags = diags };
 	size_t errors_before = diags->n_errors;
+	bool main_ok;
 	int r;
 
 	r = config_new(&c);
@@ -807,7 +808,8 @@ int config_load(const struct config_load_opts *opts, struct config **ret, struct
 		return r;
 	L.c = c;
 
-	if (load_file(&L, L.opts->main_path ?: AEGIS_DEFAULT_CONFIG, true)) {
+	main_ok = load_file(&L, L.opts->main_path ?: AEGIS_DEFAULT_CONFIG, true);
+	if (main_ok) {
 		STRV_FOREACH(dir, c->global.include_dirs)
 			scan_dir(&L, *dir, &dl);
 	}
@@ -822,7 +824,10 @@ int config_load(const struct config_load_opts *opts, struct config **ret, struct
 	if (c->whitelist.programs && !c->whitelist.programs[0])
 		c->whitelist.programs = strv_free(c->whitelist.programs);
 	check_global(&L);
-	check_script_dirs(&L);
+	/* a main file that could not be read leaves the default script dirs:
+	 * warnings about those would only bury the one error that matters */
+	if (main_ok)
+		check_script_dirs(&L);
 	for (size_t i = 0; i < c->n_apps; i++)
 		check_app(&L, (struct app_priv *)c->apps[i]);
 	free(L.slots);

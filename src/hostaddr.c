@@ -90,8 +90,17 @@ static int on_netlink(struct event_source *s, int fd, uint32_t revents, void *us
 			}
 			return log_warning_errno(errno, "rtnetlink receive failed: %m");
 		}
-		h->dirty = true; /* RTM_NEWADDR / RTM_DELADDR: rebuild once, in on_post */
+		h->dirty = true; /* RTM_NEWADDR / RTM_DELADDR: rebuild once, below */
 	}
+	/*
+	 * Rebuild now, not in the post hook: epoll reports fds in the order they
+	 * became ready, so when a busy loop gets this notification and the ring
+	 * buffer in one batch, a connection made to a just-added address comes
+	 * after it and must already see the new set (the post hook runs after
+	 * the whole batch). On failure dirty stays set: on_post retries and logs.
+	 */
+	if (h->dirty)
+		(void)hostaddr_refresh(h);
 	return 0;
 }
 

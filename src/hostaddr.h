@@ -4,7 +4,9 @@
  * the loopback ranges 127.0.0.0/8 and ::1, kept current by an rtnetlink
  * socket (RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR) on the daemon's event
  * loop. On any address notification (or a lost one: ENOBUFS) the set is
- * rebuilt from getifaddrs() once per loop iteration.
+ * rebuilt from getifaddrs() as soon as the pending notifications are drained
+ * (before the events that epoll reported after them are handled), and retried
+ * at the end of the loop iteration if that failed.
  *
  * The lookup is inline over the addrset (a core module), so the policy (also
  * core) can use it without linking the daemon side; tests fill `addrs` by

@@ -192,8 +192,12 @@ static void *exec_client(void *arg)
 			execl(self_path, "loadgen", "connect-once", port, (char *)NULL);
 			_exit(127);
 		}
-		if (waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-			atomic_fetch_add(&events, 1); /* its connect; the accept counts itself */
+		if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+			continue;
+		/* its connect() call (made even when refused: exit 1); the accept counts itself */
+		if (WEXITSTATUS(status) <= 1)
+			atomic_fetch_add(&events, 1);
+		if (WEXITSTATUS(status) == 0) {
 			sample(c, now_ns() - t0);
 			c->done++;
 		}
@@ -206,7 +210,9 @@ static int connect_once(int port)
 	struct sockaddr_in sa = loopback(INADDR_LOOPBACK, port);
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+	if (fd < 0)
+		return 2;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return 1;
 	rst_close(fd);
 	return 0;
@@ -221,8 +227,8 @@ static int cmp_u32(const void *a, const void *b)
 
 static int listen_socket(int type)
 {
-	struct sockaddr_in sa = loopback(type == SOCK_DGRAM ? INADDR_ANY : INADDR_LOOPBACK,
-					 arg_port);
+	struct sockaddr_in sa =
+		loopback(type == SOCK_DGRAM ? INADDR_ANY : INADDR_LOOPBACK, arg_port);
 	int one = 1, fd;
 	struct timeval tv = { .tv_usec = 100000 };
 
@@ -354,7 +360,8 @@ int main(int argc, char **argv)
 	getrusage(RUSAGE_SELF, &ru_self);
 	getrusage(RUSAGE_CHILDREN, &ru_child);
 	cpu_us = (ru_self.ru_utime.tv_sec + ru_self.ru_stime.tv_sec + ru_child.ru_utime.tv_sec +
-		  ru_child.ru_stime.tv_sec) * 1e6 +
+		  ru_child.ru_stime.tv_sec) *
+			 1e6 +
 		 ru_self.ru_utime.tv_usec + ru_self.ru_stime.tv_usec + ru_child.ru_utime.tv_usec +
 		 ru_child.ru_stime.tv_usec;
 	printf("mode=%s ops=%lu seconds=%.3f rate=%.1f p50_us=%.2f p99_us=%.2f cpu_us=%.3f "

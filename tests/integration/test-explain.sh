@@ -142,6 +142,8 @@ explain --exe /usr/bin/telegraf --dst '[fd12::1]:6666'
 expect outcome whitelisted
 explain --exe /usr/bin/telegraf --dst '[::ffff:192.168.1.5]:6666'
 expect outcome whitelisted
+# shown as the IPv4 peer it is, as the daemon reports it
+grep -q '^connection: *out tcp 192.168.1.5 port 6666' "$OUT" || fail "v4-mapped peer not shown as IPv4: $(cat "$OUT")"
 explain --exe /usr/bin/telegraf --dst 203.0.113.7:53 --proto udp
 expect outcome whitelisted
 expect rule whitelist:ports

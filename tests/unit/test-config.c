@@ -579,6 +579,8 @@ TEST(error_missing_main_and_include_dirs_in_dropin)
 	fresh();
 	ASSERT_EQ(load("nope.toml", NULL, &c, &d), -EINVAL);
 	ASSERT_TRUE(has(&d, "nope.toml", 0, 0, "cannot open: No such file or directory"));
+	/* only that: no warnings about the default script dir of a file never read */
+	ASSERT_EQ(d.n, 1);
 	diag_list_done(&d);
 
 	put("main.toml", "[global]\ninclude_dirs = []\nscript_dirs = []\n");
