@@ -501,7 +501,8 @@ static int config_load_logged(const char *path, struct config **ret, struct strb
 			strbuf_printf(first_error, "%s%s%s", g->file ?: "", g->file ? ": " : "",
 				      g->msg);
 		if (d.n_errors > 1)
-			strbuf_printf(first_error, " (and %zu more errors)", d.n_errors - 1);
+			strbuf_printf(first_error, " (and %zu more error%s)", d.n_errors - 1,
+				      d.n_errors > 2 ? "s" : "");
 		break;
 	}
 	diag_list_done(&d);
