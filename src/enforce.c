@@ -165,6 +165,28 @@ static int env_stat_path(const char *path, __u64 *ret_ino, __u32 *ret_dev, void 
 }
 
 /* Depth-first search of the cgroup tree for a directory named unit. */
+/* A unit other than a slice: everything below it belongs to it. */
+static bool is_leaf_unit_name(const char *name)
+{
+	static const char *const suffixes[] = { ".service", ".scope", ".socket", ".mount",
+						".swap" };
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < ARRAY_SIZE(suffixes); i++) {
+		size_t k = strlen(suffixes[i]);
+
+		if (n > k && streq(name + n - k, suffixes[i]))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The cgroup of unit: the unit is the first unit in a process's cgroup path
+ * (sd_pid_get_unit(), proc-cache.c), so only slices and non-unit directories
+ * are searched: a user's .../user@1000.service/app.slice/nginx.service is in
+ * user@1000.service, not in nginx.service.
+ */
 static int find_unit_dir(int dfd, const char *unit, unsigned depth, __u64 *ret_ino,
 			 unsigned *ret_level)
 {
@@ -194,6 +216,8 @@ static int find_unit_dir(int dfd, const char *unit, unsigned depth, __u64 *ret_i
 			}
 			continue;
 		}
+		if (is_leaf_unit_name(de->d_name))
+			continue;
 		sub = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (sub >= 0)
 			r = find_unit_dir(sub, unit, depth + 1, ret_ino, ret_level);
