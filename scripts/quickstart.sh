@@ -81,7 +81,7 @@ cmd_test() {
 	bash tests/ci/deb.sh || rc=1
 
 	echo "=== benchmark driver smoke run (no timing asserted)" >&2
-	bash tests/bench/run.sh --smoke || rc=1
+	AEGIS_BUILDDIR="$(cd "$BUILD" && pwd)" bash tests/bench/run.sh --smoke || rc=1
 
 	if [ $rc = 0 ]; then
 		echo "quickstart: all test suites passed" >&2

@@ -139,20 +139,24 @@ write_dropin() {
 }
 
 # start_aegis [extra run args...]: starts `aegis run -c $T/etc/aegis.toml --json`
-# with stdout in $T/aegis.out and stderr in $T/aegis.err, and waits until it
-# reports ready ("ready" in its log: stderr or the journal).
+# with stdout in $T/aegis.out and stderr in $T/aegis.err (both emptied first),
+# and waits until THIS daemon reports "aegis ready: pid PID," (stderr or journal).
 start_aegis() {
 	local cfg=()
 	[ -f "$T/etc/aegis.toml" ] && cfg=(-c "$T/etc/aegis.toml")
-	"$AEGIS_BIN" run "${cfg[@]}" --json "$@" >"$T/aegis.out" 2>"$T/aegis.err" &
+	# Truncate here, not in the background child: a restarted daemon's old
+	# "ready" line must not be read before the new one opened its files.
+	: >"$T/aegis.out"
+	: >"$T/aegis.err"
+	"$AEGIS_BIN" run "${cfg[@]}" --json "$@" >>"$T/aegis.out" 2>>"$T/aegis.err" &
 	AEGIS_PID=$!
 	bg_track $AEGIS_PID
-	local end=$((SECONDS + 30))
+	local end=$((SECONDS + 30)) ready="aegis ready: pid $AEGIS_PID,"
 	while :; do
 		kill -0 $AEGIS_PID 2>/dev/null || fail "aegis exited during start-up: $(tail -5 "$T/aegis.err")"
-		if grep -q "ready" "$T/aegis.err" 2>/dev/null; then break; fi
+		if grep -qF "$ready" "$T/aegis.err" 2>/dev/null; then break; fi
 		if [ -S /run/systemd/journal/socket ] &&
-			journal_json SYSLOG_IDENTIFIER=aegis | grep -q '"MESSAGE":"[^"]*[Rr]eady'; then break; fi
+			journal_json SYSLOG_IDENTIFIER=aegis | grep -qF "\"MESSAGE\":\"$ready"; then break; fi
 		[ $SECONDS -lt $end ] || fail "aegis not ready after 30 s"
 		sleep 0.05
 	done

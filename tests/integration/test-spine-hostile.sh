@@ -108,7 +108,7 @@ stop_aegis || fail "aegis exited with an error"
 "$AEGIS_BIN" run --no-config >"$T/text.out" 2>"$T/text.err" &
 AEGIS_PID=$!
 bg_track $AEGIS_PID
-wait_for 30 grep -q ready "$T/text.err" || fail "text-mode aegis not ready: $(tail -3 "$T/text.err")"
+wait_for 30 grep -q "aegis ready: pid" "$T/text.err" || fail "text-mode aegis not ready: $(tail -3 "$T/text.err")"
 $PY -c "$CODE" "${hostile[@]}" &
 cpid=$!
 wait $cpid || fail "hostile client failed"
