@@ -116,6 +116,17 @@ struct aegis_rec_exit {
  *   AEGIS_CONN_RESULT_VALID. dst is the address given to connect() (v4-mapped
  *   unmapped), src/sport are read from the socket after the call: sport is 0
  *   when the kernel already released the port (e.g. a refused loopback connect).
+ * - out/tcp without a result (no AEGIS_CONN_RESULT_VALID): TCP connects that
+ *   bypass connect(2), seen at the TCP state change CLOSE -> SYN_SENT
+ *   (inet_sock_set_state) in the connecting task: io_uring IORING_OP_CONNECT
+ *   with tracepoints (fexit/__sys_connect_file sees those itself, with a
+ *   result), and TCP Fast Open sends not seen by a send tracepoint. src/dst are
+ *   read from the socket; sport is 0 unless the socket was bound (the port is
+ *   chosen after the state change). Attributed to the current task: for
+ *   io_uring the submitter or an io-wq/sqpoll thread of the same process.
+ * - out/tcp from sendto/sendmsg/sendmmsg with a destination address and
+ *   MSG_FASTOPEN on a TCP socket (TCP Fast Open): reported like a connect,
+ *   result = 0 or the send's -errno.
  * - out/udp from sendto/sendmsg/sendmmsg with a destination address: one record
  *   per (socket, destination) the first time the socket sends there (LRU
  *   "udp_seen", keyed by socket inode: 1,000 datagrams to one destination = 1

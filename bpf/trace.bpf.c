@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Observation programs: exec/exit, outbound connect (TCP/UDP, v4/v6), accept,
- * listen, and UDP sends to new destinations. Records go to one ring buffer
+ * Observation programs: exec/exit, outbound connect (TCP/UDP, v4/v6; also
+ * io_uring and TCP Fast Open, through the TCP state program), accept, listen,
+ * and UDP sends to new destinations. Records go to one ring buffer
  * (formats in aegis.h).
  *
  * Every event source has a classic-tracepoint variant (the complete baseline:
@@ -22,6 +23,19 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 const volatile __u64 dedup_ns = 0; /* in-kernel dedup window; 0 disables */
 const volatile __u64 wakeup_bytes = 0; /* force a wakeup past this much unread data; 0 = always */
 const volatile __u64 jiffy_ns = 0; /* length of a jiffy (1/HZ) for the dedup clock; 0 = use ktime */
+/*
+ * The TCP state program (CLOSE -> SYN_SENT): connects that bypass the connect
+ * source (io_uring, TCP Fast Open). Syscall numbers of this architecture, from
+ * <sys/syscall.h>: with tracepoints, connects made inside these syscalls are
+ * reported (or deduped) by their exit program. fastopen_only: the connect
+ * source is fexit/__sys_connect_file (it sees io_uring too), report only Fast
+ * Open connects (made by tcp_sendmsg(), with tp->fastopen_req set).
+ */
+const volatile __s64 nr_connect = -1;
+const volatile __s64 nr_sendto = -1;
+const volatile __s64 nr_sendmsg = -1;
+const volatile __s64 nr_sendmmsg = -1;
+const volatile bool fastopen_only = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -444,8 +458,15 @@ static __always_inline int connect_enter(int fd, const void *uaddr, __u32 addrle
 	return stash(PEND_CONNECT, &ref, &dst, suppressed);
 }
 
-/* Unconnected-socket sends: one record per (socket, destination), then process dedup. */
-static __always_inline int send_enter(int fd, const void *uaddr, __u32 addrlen, bool fast)
+#define AEGIS_MSG_FASTOPEN 0x20000000
+
+/*
+ * Unconnected-socket sends: one record per (socket, destination), then process
+ * dedup. A TCP send with an address and MSG_FASTOPEN connects (TCP Fast Open):
+ * reported as a connect, with the send's result.
+ */
+static __always_inline int send_enter(int fd, const void *uaddr, __u32 addrlen, __u32 flags,
+				      bool fast)
 {
 	struct inet_sock_ref ref;
 	struct sock_dst_key k = {};
@@ -455,7 +476,14 @@ static __always_inline int send_enter(int fd, const void *uaddr, __u32 addrlen, 
 
 	if (!uaddr || endpoint_from_sockaddr(&k.dst, uaddr, addrlen, true) < 0)
 		return 0;
-	if (fd_inet_sock(fd, /* known_socket= */ false, fast, &ref) < 0 || ref.proto != IPPROTO_UDP)
+	if (fd_inet_sock(fd, /* known_socket= */ false, fast, &ref) < 0)
+		return 0;
+	if (ref.proto == IPPROTO_TCP && (flags & AEGIS_MSG_FASTOPEN)) {
+		if (dedup_fold(IPPROTO_TCP, AEGIS_DIR_OUT, &k.dst, &suppressed))
+			return 0;
+		return stash(PEND_CONNECT, &ref, &k.dst, suppressed);
+	}
+	if (ref.proto != IPPROTO_UDP)
 		return 0;
 	inode = ref.inode;
 	if (fast)
@@ -470,13 +498,14 @@ static __always_inline int send_enter(int fd, const void *uaddr, __u32 addrlen, 
 	return stash(PEND_SEND, &ref, &k.dst, suppressed);
 }
 
-static __always_inline int sendmsg_enter(int fd, const struct user_msghdr *umsg, bool fast)
+static __always_inline int sendmsg_enter(int fd, const struct user_msghdr *umsg, __u32 flags,
+					 bool fast)
 {
 	struct user_msghdr m;
 
 	if (!umsg || bpf_probe_read_user(&m, sizeof(m), umsg) < 0)
 		return 0;
-	return send_enter(fd, m.msg_name, m.msg_namelen, fast);
+	return send_enter(fd, m.msg_name, m.msg_namelen, flags, fast);
 }
 
 static __always_inline int listen_enter(int fd)
@@ -553,13 +582,15 @@ int tp_connect_exit(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_sendto")
 int tp_sendto_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return send_enter(ctx->args[0], (const void *)ctx->args[4], ctx->args[5], false);
+	return send_enter(ctx->args[0], (const void *)ctx->args[4], ctx->args[5], ctx->args[3],
+			  false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendto")
 int tp_sendto_enter_fast(struct trace_event_raw_sys_enter *ctx)
 {
-	return send_enter(ctx->args[0], (const void *)ctx->args[4], ctx->args[5], true);
+	return send_enter(ctx->args[0], (const void *)ctx->args[4], ctx->args[5], ctx->args[3],
+			  true);
 }
 
 SEC("tracepoint/syscalls/sys_exit_sendto")
@@ -571,13 +602,15 @@ int tp_sendto_exit(struct trace_event_raw_sys_exit *ctx)
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
 int tp_sendmsg_enter(struct trace_event_raw_sys_enter *ctx)
 {
-	return sendmsg_enter(ctx->args[0], (const struct user_msghdr *)ctx->args[1], false);
+	return sendmsg_enter(ctx->args[0], (const struct user_msghdr *)ctx->args[1], ctx->args[2],
+			     false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendmsg")
 int tp_sendmsg_enter_fast(struct trace_event_raw_sys_enter *ctx)
 {
-	return sendmsg_enter(ctx->args[0], (const struct user_msghdr *)ctx->args[1], true);
+	return sendmsg_enter(ctx->args[0], (const struct user_msghdr *)ctx->args[1], ctx->args[2],
+			     true);
 }
 
 SEC("tracepoint/syscalls/sys_exit_sendmsg")
@@ -592,7 +625,8 @@ int tp_sendmmsg_enter(struct trace_event_raw_sys_enter *ctx)
 {
 	if (!ctx->args[2])
 		return 0;
-	return sendmsg_enter(ctx->args[0], (const struct user_msghdr *)ctx->args[1], false);
+	return sendmsg_enter(ctx->args[0], (const struct user_msghdr *)ctx->args[1], ctx->args[3],
+			     false);
 }
 
 SEC("tracepoint/syscalls/sys_enter_sendmmsg")
@@ -600,7 +634,8 @@ int tp_sendmmsg_enter_fast(struct trace_event_raw_sys_enter *ctx)
 {
 	if (!ctx->args[2])
 		return 0;
-	return sendmsg_enter(ctx->args[0], (const struct user_msghdr *)ctx->args[1], true);
+	return sendmsg_enter(ctx->args[0], (const struct user_msghdr *)ctx->args[1], ctx->args[3],
+			     true);
 }
 
 SEC("tracepoint/syscalls/sys_exit_sendmmsg")
@@ -859,4 +894,93 @@ SEC("fexit/udpv6_sendmsg")
 int BPF_PROG(fexit_udp6_send, struct sock *sk, struct msghdr *msg, size_t len, int ret)
 {
 	return udp_sent(sk, msg, ret);
+}
+
+/* ---- connects that bypass connect(2): io_uring, TCP Fast Open ----------------------- */
+
+#define AEGIS_TCP_SYN_SENT 2
+#define AEGIS_TCP_CLOSE 7
+
+struct pt_regs___x86 {
+	unsigned long orig_ax;
+} __attribute__((preserve_access_index));
+
+struct pt_regs___arm64 {
+	int syscallno;
+} __attribute__((preserve_access_index));
+
+/*
+ * The syscall the current task is in (orig_ax); -1 if unknown: before 5.15
+ * (no bpf_task_pt_regs(), resolved at load time) or another architecture.
+ */
+static __always_inline long current_syscall_nr(void)
+{
+	struct pt_regs *regs;
+
+	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs))
+		return -1;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	if (bpf_core_field_exists(struct pt_regs___x86, orig_ax))
+		return BPF_CORE_READ((struct pt_regs___x86 *)regs, orig_ax);
+	if (bpf_core_field_exists(struct pt_regs___arm64, syscallno))
+		return BPF_CORE_READ((struct pt_regs___arm64 *)regs, syscallno);
+	return -1;
+}
+
+/*
+ * sk (TCP) went CLOSE -> SYN_SENT in the current task: tcp_v4/v6_connect(),
+ * from connect(2), io_uring (in the submitter or an io-wq thread of the same
+ * process), or tcp_sendmsg() for Fast Open. Connects inside a syscall whose
+ * exit reports them (tracepoints) are skipped here, whether they were
+ * reported or deduped; the rest get a record without a result. The source
+ * port is not chosen yet (inet_hash_connect() runs after the state change):
+ * 0 unless the socket was bound.
+ */
+static __always_inline int syn_sent(struct sock *sk)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct endpoint remote;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct conn c = {};
+	__u16 family;
+	long nr;
+
+	if (BPF_CORE_READ(task, flags) & AEGIS_PF_KTHREAD)
+		return 0;
+	if (fastopen_only && !BPF_CORE_READ((struct tcp_sock *)sk, fastopen_req))
+		return 0;
+	nr = current_syscall_nr();
+	if (nr >= 0 &&
+	    (nr == nr_connect || nr == nr_sendto || nr == nr_sendmsg || nr == nr_sendmmsg))
+		return 0;
+	/* syscall unknown: skip what a syscall exit will report (deduped ones slip through) */
+	if (nr < 0 && pending_n && bpf_map_lookup_elem(&pending, &tid))
+		return 0;
+	family = inet_l4_family(sk, IPPROTO_TCP);
+	if (!family)
+		return 0;
+	sock_endpoints(sk, family, &c.src, &remote);
+	if (dedup_fold(IPPROTO_TCP, AEGIS_DIR_OUT, &remote, &c.suppressed))
+		return 0;
+	c.direction = AEGIS_DIR_OUT;
+	c.proto = IPPROTO_TCP;
+	c.dst = remote;
+	return emit_conn(&c);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(btf_tcp_state, const struct sock *sk, const int oldstate, const int newstate)
+{
+	if (oldstate != AEGIS_TCP_CLOSE || newstate != AEGIS_TCP_SYN_SENT)
+		return 0;
+	return syn_sent((struct sock *)sk);
+}
+
+SEC("tracepoint/sock/inet_sock_set_state")
+int tp_tcp_state(struct trace_event_raw_inet_sock_set_state *ctx)
+{
+	if (ctx->oldstate != AEGIS_TCP_CLOSE || ctx->newstate != AEGIS_TCP_SYN_SENT ||
+	    ctx->protocol != IPPROTO_TCP)
+		return 0;
+	return syn_sent((struct sock *)ctx->skaddr);
 }

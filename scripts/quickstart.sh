@@ -14,7 +14,7 @@ BUILD=${AEGIS_BUILD:-build}
 
 BUILD_DEPS=(meson ninja-build clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev
 	libcurl4-openssl-dev libsystemd-dev libpcre2-dev scdoc pkg-config systemd)
-TEST_DEPS=(jq curl wget netcat-openbsd python3 iproute2 util-linux libclang-rt-14-dev
+TEST_DEPS=(gcc linux-libc-dev jq curl wget netcat-openbsd python3 iproute2 util-linux libclang-rt-14-dev
 	qemu-system-x86 kmod cpio xz-utils zstd
 	debhelper dpkg-dev devscripts lintian ansible-core bash-completion zsh fish)
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@ struct bpf_loader {
 	enum attach_mode modes[_BPF_SOURCE_MAX];
 	bool accept_old; /* inet_csk_accept has the pre-6.10 4-argument signature */
 	bool fast_reads; /* bpf_rdonly_cast() exists: the tracepoints' _fast variants */
+	bool state_btf; /* tp_btf/inet_sock_set_state instead of the classic tracepoint */
 };
 
 static const char *const source_names[_BPF_SOURCE_MAX] = {
@@ -147,6 +149,8 @@ static void probe_modes(struct bpf_loader *l)
 		l->modes[BPF_SOURCE_EXEC] = ATTACH_TP_BTF;
 	if (probe_tp_btf(btf, "sched_process_exit") >= 0)
 		l->modes[BPF_SOURCE_EXIT] = ATTACH_TP_BTF;
+	/* part of the connect source, whatever its mode (io_uring, TCP Fast Open) */
+	l->state_btf = probe_tp_btf(btf, "inet_sock_set_state") >= 0;
 	if (probe_fexit(btf, "__sys_connect_file") < 0) {
 		/* no trampolines (or lockdown): the other fexit probes would fail alike */
 		log_debug("fexit not available, tracepoints for sockets");
@@ -180,6 +184,8 @@ static void set_autoload(struct aegis_trace *s, const struct bpf_loader *l)
 	AUTOLOAD(tp_connect_enter_fast, tp && l->fast_reads);
 	AUTOLOAD(tp_connect_exit, tp);
 	AUTOLOAD(fexit_connect, !tp);
+	AUTOLOAD(btf_tcp_state, l->state_btf);
+	AUTOLOAD(tp_tcp_state, !l->state_btf);
 
 	tp = m[BPF_SOURCE_ACCEPT] == ATTACH_TRACEPOINT;
 	AUTOLOAD(tp_accept_exit, tp && !l->fast_reads);
@@ -207,6 +213,23 @@ static void set_autoload(struct aegis_trace *s, const struct bpf_loader *l)
 	AUTOLOAD(fexit_udp_send, !tp);
 	AUTOLOAD(fexit_udp6_send, !tp);
 #undef AUTOLOAD
+}
+
+/*
+ * The TCP state program reports connects the connect source does not see.
+ * With tracepoints, it skips the syscalls whose exit programs report connects
+ * (connect(2); sendto/sendmsg/sendmmsg with MSG_FASTOPEN). fexit on
+ * __sys_connect_file sees io_uring connects too: then only Fast Open is left.
+ */
+static void set_state_rodata(struct aegis_trace *s, const struct bpf_loader *l)
+{
+	bool send_tp = l->modes[BPF_SOURCE_UDP_SEND] == ATTACH_TRACEPOINT;
+
+	s->rodata->fastopen_only = l->modes[BPF_SOURCE_CONNECT] != ATTACH_TRACEPOINT;
+	s->rodata->nr_connect = s->rodata->fastopen_only ? -1 : SYS_connect;
+	s->rodata->nr_sendto = send_tp ? SYS_sendto : -1;
+	s->rodata->nr_sendmsg = send_tp ? SYS_sendmsg : -1;
+	s->rodata->nr_sendmmsg = send_tp ? SYS_sendmmsg : -1;
 }
 
 /* Ring buffer sizes must be a power of two and a multiple of the page size. */
@@ -256,6 +279,7 @@ static int trace_open_load_attach(const struct bpf_loader_opts *o, const struct 
 	/* wake the consumer early only once a quarter of the buffer is pending */
 	s->rodata->wakeup_bytes = rb_size / 4;
 	s->rodata->jiffy_ns = tick_ns();
+	set_state_rodata(s, l);
 	set_autoload(s, l);
 	r = aegis_trace__load(s);
 	if (r < 0)
@@ -269,6 +293,8 @@ static int trace_open_load_attach(const struct bpf_loader_opts *o, const struct 
 
 static bool modes_all_baseline(const struct bpf_loader *l)
 {
+	if (l->state_btf)
+		return false;
 	for (int i = 0; i < _BPF_SOURCE_MAX; i++)
 		if (l->modes[i] != ATTACH_TRACEPOINT)
 			return false;
@@ -316,6 +342,7 @@ int bpf_loader_new(const struct bpf_loader_opts *opts, struct bpf_loader **ret)
 				bpf_loader_modes_to_string(l, buf, sizeof(buf)));
 		memset(l->modes, 0, sizeof(l->modes));
 		l->accept_old = false;
+		l->state_btf = false;
 		r = trace_open_load_attach(opts, l, &l->skel);
 	}
 	if (r < 0)

@@ -9,6 +9,10 @@
  *   accept            fentry      > tracepoint   (fexit inet_csk_accept)
  *   listen            fentry      > tracepoint   (fexit inet_listen)
  *   udp-send          fentry      > tracepoint   (fexit udp_sendmsg/udpv6_sendmsg)
+ * The connect source also loads the TCP state program (tp_btf > tracepoint
+ * inet_sock_set_state, CLOSE -> SYN_SENT) in either mode: connects connect(2)
+ * tracepoints miss (io_uring, TCP Fast Open). With fexit on
+ * __sys_connect_file it reports only Fast Open (io_uring is seen there).
  * The tracepoint set alone is complete. If loading or attaching the chosen
  * set fails, everything falls back to tracepoints. AEGIS_ATTACH_MODE=tracepoint
  * in the environment forces the baseline (tests, debugging).
