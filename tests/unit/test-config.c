@@ -503,6 +503,22 @@ TEST(error_matchers_and_contradictions)
 	diag_list_done(&d);
 }
 
+/* remotes naming loopback restrict local peers (policy.h): not contradicted by remote = false. */
+TEST(remote_false_with_loopback_remotes)
+{
+	struct diag_list d = {};
+	struct config *c = NULL;
+
+	fresh();
+	put("main.toml",
+	    "[[app]]\nexe = \"a\"\nremote = false\nremotes = [\"127.0.0.1:8080\"]\n"
+	    "[[app]]\nexe = \"b\"\nremote = false\nremotes = [\"[::1]:80\", \"localhost:81\"]\n");
+	ASSERT_EQ(load("main.toml", NULL, &c, &d), 0);
+	ASSERT_EQ(d.n_errors, 0);
+	c = config_free(c);
+	diag_list_done(&d);
+}
+
 /* A contradiction made of two files is reported at the later setting. */
 TEST(error_contradiction_across_files)
 {
