@@ -74,7 +74,8 @@ static void status_policy(const struct manager *m, struct json_writer *w)
 	STRV_FOREACH(f, c ? c->files : NULL) {
 		json_begin_object(w);
 		json_kv_string(w, "path", *f);
-		json_kv_uint(w, "apps", apps_in_file(c, *f));
+		/* entries whose merged [[app]] was last changed by this file */
+		json_kv_uint(w, "apps_last_set", apps_in_file(c, *f));
 		json_end_object(w);
 	}
 	json_end_array(w);
