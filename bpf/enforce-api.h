@@ -38,6 +38,14 @@
  *     No rule -> the header's unconfigured verdict.
  *  5. violation with BLOCK -> refuse (EPERM); with KILL -> refuse and
  *     bpf_send_signal(SIGKILL) in the same hook.
+ * The per-process parts (whitelist.programs in 2, the ids lookup in 3) are
+ * cached per tgid in enf_pcache, valid for one hdr.seq, exe_file, uid and
+ * cgroup (bpf/enforce.bpf.c): a repeat connect skips the exe reads and id
+ * lookups. The whitelist only turns a refusal into an allow, so its LPM
+ * lookups run only for a connect that would be refused; procv and
+ * enf_pending only when the policy has cmdline apps (AEGIS_ENF_H_PROCV).
+ * enf_connect4 with the bench's 2,000-app/50,000-CIDR policy, loadgen's
+ * connects: ~800 ns per run before, ~320 ns (bpf_stats run_time_ns/run_cnt).
  */
 #pragma once
 
@@ -132,6 +140,12 @@ struct aegis_enf_cidr6_key {
 #define AEGIS_ENF_H_WL_PROGS (1u << 5)
 #define AEGIS_ENF_H_CAND (1u << 6) /* cmdline rules exist: exec marks pending */
 #define AEGIS_ENF_H_CAND_ANY (1u << 7) /* a blocking cmdline app names no exe/path */
+/*
+ * Set by enforce.c (not the compiler) when the policy has cmdline apps: only
+ * then can procv hold verdicts and enf_pending marks matter; without it the
+ * hooks skip both lookups.
+ */
+#define AEGIS_ENF_H_PROCV (1u << 8)
 
 /* id_mask bits: (kind 0..2) * 2 + (uid any ? 1 : 0), times 2 for cgroup any/specific. */
 #define AEGIS_ENF_IDBIT(kind, any_uid, any_cg) \
@@ -142,7 +156,7 @@ struct aegis_enf_hdr {
 	__u32 id_mask; /* which id key shapes exist (skip useless lookups) */
 	__u32 cg_levels; /* bit L: unit rules at cgroup ancestor level L */
 	__u32 pad;
-	__u64 seq; /* policy generation number (userspace reload count) */
+	__u64 seq; /* policy generation number: unique per applied set (keys enf_pcache) */
 };
 
 /*

@@ -194,6 +194,32 @@ struct {
 	__uint(max_entries, 256 * 1024);
 } enf_events SEC(".maps");
 
+/*
+ * Per-process cache of the decision inputs that only change with the
+ * process's image, uid, cgroup or the policy: whether its exe is a
+ * whitelisted program, and its exe/path/user/unit rule. Valid while seq
+ * (policy generation of the set), exe (mm->exe_file: a new one at every
+ * exec, also after pid reuse), uid and cgroup id match; entries are
+ * replaced whole (bpf_map_update_elem), never written in place. Cmdline
+ * verdicts (procv), pending marks and exemptions are read live.
+ */
+struct pcache {
+	__u64 seq;
+	__u64 exe;
+	__u64 cgid;
+	__u32 uid;
+	__u32 rule; /* find_rule(): AEGIS_ENF_NO_RULE if none */
+	__u32 wl_prog; /* exe is in whitelist.programs */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32); /* tgid */
+	__type(value, struct pcache);
+} enf_pcache SEC(".maps");
+
 /* Per-CPU scratch: the id key is too big to build several times on the stack. */
 struct scratch {
 	struct aegis_enf_id_key key;
@@ -252,10 +278,15 @@ static __always_inline int load_set(struct set *s)
 }
 
 /* Exe identity as the kernel sees it: mm->exe_file's dentry name, inode, device. */
-static __always_inline int read_exe(struct scratch *sc)
+static __always_inline struct file *current_exe(void)
 {
 	struct task_struct *t = (void *)bpf_get_current_task();
-	struct file *f = BPF_CORE_READ(t, mm, exe_file);
+
+	return BPF_CORE_READ(t, mm, exe_file);
+}
+
+static __always_inline int read_exe_file(struct scratch *sc, struct file *f)
+{
 	const unsigned char *name;
 
 	if (!f)
@@ -266,6 +297,11 @@ static __always_inline int read_exe(struct scratch *sc)
 	__builtin_memset(sc->name, 0, sizeof(sc->name));
 	bpf_probe_read_kernel_str(sc->name, sizeof(sc->name), name);
 	return 0;
+}
+
+static __always_inline int read_exe(struct scratch *sc)
+{
+	return read_exe_file(sc, current_exe());
 }
 
 static __always_inline void key_fill(struct scratch *sc, __u32 kind)
@@ -415,7 +451,8 @@ static __always_inline bool rule_allows(struct set *s, const struct aegis_enf_ru
 	return false;
 }
 
-static __always_inline bool whitelisted(struct set *s, struct scratch *sc, const struct dst *d)
+/* whitelist.ports and ips (programs: wl_prog(), cached) */
+static __always_inline bool whitelisted(struct set *s, const struct dst *d)
 {
 	__u32 f = s->hdr->flags;
 
@@ -423,17 +460,37 @@ static __always_inline bool whitelisted(struct set *s, struct scratch *sc, const
 		return true;
 	if ((f & AEGIS_ENF_H_WL_CIDRS) && cidr_lookup(s, AEGIS_ENF_SET_WL, d))
 		return true;
-	if ((f & AEGIS_ENF_H_WL_PROGS) && (id_exists(s->ids, sc, AEGIS_ENF_ID_WL_EXE) ||
-					   id_exists(s->ids, sc, AEGIS_ENF_ID_WL_PATH)))
-		return true;
 	return false;
+}
+
+static __always_inline bool wl_prog(struct set *s, struct scratch *sc)
+{
+	return (s->hdr->flags & AEGIS_ENF_H_WL_PROGS) &&
+	       (id_exists(s->ids, sc, AEGIS_ENF_ID_WL_EXE) ||
+		id_exists(s->ids, sc, AEGIS_ENF_ID_WL_PATH));
+}
+
+/*
+ * The whitelist only turns a refusal into an allow: it is checked last, so
+ * the common allowed connect skips its LPM lookups.
+ */
+static __always_inline __u32 refuse_unless_whitelisted(struct set *s, const struct dst *d,
+						       __u32 verdict)
+{
+	if (!verdict || whitelisted(s, d))
+		return 0;
+	return verdict;
 }
 
 /* Returns the rule flags deciding this connect: 0 = allow, else BLOCK/KILL bits. */
 static __always_inline __u32 decide(const struct dst *d)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0, rid, verdict;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0, rid, verdict, uid, id_rule;
 	struct aegis_enf_procv *pv;
+	struct pcache *pc;
+	struct file *exe;
+	bool is_wl;
+	__u64 cgid;
 	struct aegis_enf_rule *r;
 	struct scratch *sc;
 	struct set s;
@@ -443,41 +500,65 @@ static __always_inline __u32 decide(const struct dst *d)
 		return 0;
 	if (load_set(&s) < 0)
 		return 0;
-	sc = bpf_map_lookup_elem(&enf_scratch, &zero);
-	if (!sc)
-		return 0;
+	exe = current_exe();
 	/* no mm->exe_file: a kernel thread (NFS, iSCSI, ...) connecting: never ours to block */
-	if (read_exe(sc) < 0)
+	if (!exe)
 		return 0;
-	sc->uid = (__u32)bpf_get_current_uid_gid();
-	if (whitelisted(&s, sc, d))
+	uid = (__u32)bpf_get_current_uid_gid();
+	cgid = bpf_get_current_cgroup_id();
+	pc = bpf_map_lookup_elem(&enf_pcache, &tgid);
+	if (pc && pc->seq == s.hdr->seq && pc->exe == (__u64)exe && pc->uid == uid &&
+	    pc->cgid == cgid) {
+		is_wl = pc->wl_prog;
+		id_rule = pc->rule;
+	} else {
+		struct pcache nc = {
+			.seq = s.hdr->seq,
+			.exe = (__u64)exe,
+			.cgid = cgid,
+			.uid = uid,
+		};
+
+		sc = bpf_map_lookup_elem(&enf_scratch, &zero);
+		if (!sc || read_exe_file(sc, exe) < 0)
+			return 0;
+		sc->uid = uid;
+		nc.wl_prog = is_wl = wl_prog(&s, sc);
+		nc.rule = id_rule = find_rule(&s, sc);
+		bpf_map_update_elem(&enf_pcache, &tgid, &nc, BPF_ANY);
+	}
+	if (is_wl)
 		return 0;
 
-	pv = bpf_map_lookup_elem(s.procv, &tgid);
+	pv = NULL;
+	if (s.hdr->flags & AEGIS_ENF_H_PROCV)
+		pv = bpf_map_lookup_elem(s.procv, &tgid);
 	if (pv)
 		rid = pv->rule;
+	else if (!(s.hdr->flags & AEGIS_ENF_H_PROCV))
+		rid = AEGIS_ENF_NO_RULE; /* no cmdline app: no verdicts, no pending marks */
 	else {
 		pend = bpf_map_lookup_elem(&enf_pending, &tgid);
 		if (pend && *pend > bpf_ktime_get_ns())
-			return AEGIS_ENF_R_BLOCK;
+			return refuse_unless_whitelisted(&s, d, AEGIS_ENF_R_BLOCK);
 		rid = AEGIS_ENF_NO_RULE;
 	}
 	if (rid == AEGIS_ENF_NO_RULE)
-		rid = find_rule(&s, sc);
+		rid = id_rule;
 	if (rid == AEGIS_ENF_NO_RULE) {
 		verdict = 0;
 		if (s.hdr->flags & AEGIS_ENF_H_UNCONF_BLOCK)
 			verdict |= AEGIS_ENF_R_BLOCK;
 		if (s.hdr->flags & AEGIS_ENF_H_UNCONF_KILL)
 			verdict |= AEGIS_ENF_R_KILL;
-		return verdict;
+		return refuse_unless_whitelisted(&s, d, verdict);
 	}
 	r = bpf_map_lookup_elem(s.rules, &rid);
 	if (!r || !(r->flags & (AEGIS_ENF_R_BLOCK | AEGIS_ENF_R_KILL)))
 		return 0;
 	if (rule_allows(&s, r, d))
 		return 0;
-	return r->flags & (AEGIS_ENF_R_BLOCK | AEGIS_ENF_R_KILL);
+	return refuse_unless_whitelisted(&s, d, r->flags & (AEGIS_ENF_R_BLOCK | AEGIS_ENF_R_KILL));
 }
 
 static __always_inline int verdict(const struct dst *d)
@@ -613,7 +694,8 @@ int enf_exec(struct bpf_raw_tracepoint_args *ctx)
 	struct set s;
 	__u64 deadline;
 
-	/* the old image's cmdline verdict no longer applies */
+	/* the old image's cmdline verdict and cached identity no longer apply */
+	bpf_map_delete_elem(&enf_pcache, &tgid);
 	procv_delete(0, tgid);
 	procv_delete(1, tgid);
 	bpf_map_delete_elem(&enf_pending, &tgid);
@@ -644,6 +726,7 @@ int enf_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (tid != tgid)
 		return 0;
 	bpf_map_delete_elem(&enf_exempt, &tgid);
+	bpf_map_delete_elem(&enf_pcache, &tgid);
 	procv_delete(0, tgid);
 	procv_delete(1, tgid);
 	bpf_map_delete_elem(&enf_pending, &tgid);

@@ -61,10 +61,21 @@ struct enforce {
 	bool attached; /* links exist: attached when the first policy that blocks arrives */
 	uint32_t gen; /* active slot */
 	uint64_t seq;
-	int procv_fd; /* the active set's procv inner map */
+	uint64_t seq_base; /* adopted: the pinned sets' highest seq (hdr.seq stays unique) */
+	int procv_fd; /* the active set's procv inner map (borrowed: slot_fds[gen][SET_PROCV]) */
+	/*
+	 * Inner maps installed in each slot (each fd owned: a map shared by both
+	 * slots is held through a dup()). Only procv is written after install,
+	 * so a slot whose plan content for a set equals the new plan's keeps
+	 * its map, and an unchanged active set is shared with the inactive slot.
+	 */
+	int slot_fds[2][_SET_MAX];
+	bool slot_shared[_SET_MAX]; /* both slots hold the same map: never modify it */
 	const struct config *config; /* last applied */
 	struct policy *policy; /* matcher for cmdline verdicts (NULL without cmdline apps) */
-	struct pcompile_plan *plan;
+	struct pcompile_plan *plan; /* last compiled */
+	bool plan_installed; /* plan is what slot gen holds */
+	struct pcompile_plan *prev_plan; /* what slot gen ^ 1 holds; NULL: unknown */
 	char **rules_desc;
 	struct host_entry *hosts;
 	size_t n_hosts;
@@ -562,27 +573,250 @@ static int inner_create(unsigned i)
 					 &opts));
 }
 
-static int fill_set(const struct pcompile_plan *p, const int fds[_SET_MAX])
+static int fill_one(const struct pcompile_plan *p, unsigned set, int fd)
 {
 	int r = 0;
 
-	for (size_t i = 0; i < p->n_ids && r >= 0; i++)
-		r = RET_NERRNO(
-			bpf_map_update_elem(fds[SET_IDS], &p->ids[i].key, &p->ids[i].val, BPF_ANY));
-	for (__u32 i = 0; i < p->n_rules && r >= 0; i++)
-		r = RET_NERRNO(bpf_map_update_elem(fds[SET_RULES], &i, &p->rules[i], BPF_ANY));
-	for (size_t i = 0; i < p->n_ports && r >= 0; i++) {
-		__u32 one = 1;
+	switch (set) {
+	case SET_IDS:
+		for (size_t i = 0; i < p->n_ids && r >= 0; i++)
+			r = RET_NERRNO(
+				bpf_map_update_elem(fd, &p->ids[i].key, &p->ids[i].val, BPF_ANY));
+		break;
+	case SET_RULES:
+		for (__u32 i = 0; i < p->n_rules && r >= 0; i++)
+			r = RET_NERRNO(bpf_map_update_elem(fd, &i, &p->rules[i], BPF_ANY));
+		break;
+	case SET_PORTS:
+		for (size_t i = 0; i < p->n_ports && r >= 0; i++) {
+			__u32 one = 1;
 
-		r = RET_NERRNO(bpf_map_update_elem(fds[SET_PORTS], &p->ports[i], &one, BPF_ANY));
+			r = RET_NERRNO(bpf_map_update_elem(fd, &p->ports[i], &one, BPF_ANY));
+		}
+		break;
+	case SET_CIDR4:
+		for (size_t i = 0; i < p->n_c4 && r >= 0; i++)
+			r = RET_NERRNO(
+				bpf_map_update_elem(fd, &p->c4[i].key, &p->c4[i].val, BPF_ANY));
+		break;
+	case SET_CIDR6:
+		for (size_t i = 0; i < p->n_c6 && r >= 0; i++)
+			r = RET_NERRNO(
+				bpf_map_update_elem(fd, &p->c6[i].key, &p->c6[i].val, BPF_ANY));
+		break;
+	default:
+		break; /* procv: verdicts, written by scan_procs() */
 	}
-	for (size_t i = 0; i < p->n_c4 && r >= 0; i++)
-		r = RET_NERRNO(
-			bpf_map_update_elem(fds[SET_CIDR4], &p->c4[i].key, &p->c4[i].val, BPF_ANY));
-	for (size_t i = 0; i < p->n_c6 && r >= 0; i++)
-		r = RET_NERRNO(
-			bpf_map_update_elem(fds[SET_CIDR6], &p->c6[i].key, &p->c6[i].val, BPF_ANY));
 	return r;
+}
+
+/* A set's plan entries as key (+ value) records, for the in-place diff. */
+struct set_view {
+	const char *base;
+	size_t n, entsz, keysz, valoff, valsz; /* valoff SIZE_MAX: value is 1 (ports) */
+};
+
+static bool set_view(const struct pcompile_plan *p, unsigned set, struct set_view *v)
+{
+	switch (set) {
+	case SET_IDS:
+		*v = (struct set_view){ (const char *)p->ids,
+					p->n_ids,
+					sizeof(*p->ids),
+					sizeof(p->ids->key),
+					offsetof(struct pcompile_id, val),
+					sizeof(p->ids->val) };
+		return true;
+	case SET_PORTS:
+		*v = (struct set_view){ (const char *)p->ports, p->n_ports, sizeof(*p->ports),
+					sizeof(*p->ports),	SIZE_MAX,   sizeof(__u32) };
+		return true;
+	case SET_CIDR4:
+		*v = (struct set_view){ (const char *)p->c4,
+					p->n_c4,
+					sizeof(*p->c4),
+					sizeof(p->c4->key),
+					offsetof(struct pcompile_cidr4, val),
+					sizeof(p->c4->val) };
+		return true;
+	case SET_CIDR6:
+		*v = (struct set_view){ (const char *)p->c6,
+					p->n_c6,
+					sizeof(*p->c6),
+					sizeof(p->c6->key),
+					offsetof(struct pcompile_cidr6, val),
+					sizeof(p->c6->val) };
+		return true;
+	default:
+		return false;
+	}
+}
+
+static const void *view_key(const struct set_view *v, size_t i)
+{
+	return v->base + i * v->entsz;
+}
+
+static const void *view_val(const struct set_view *v, size_t i)
+{
+	static const __u32 one = 1;
+
+	return v->valoff == SIZE_MAX ? (const void *)&one : v->base + i * v->entsz + v->valoff;
+}
+
+static int view_cmp(const void *a, const void *b, void *userdata)
+{
+	const struct set_view *v = userdata;
+	size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+	int c = memcmp(view_key(v, ia), view_key(v, ib), v->keysz);
+
+	/* equal keys in fill order: the last one is what the map holds */
+	return c ? c : (ia > ib) - (ia < ib);
+}
+
+static size_t *view_sorted(const struct set_view *v)
+{
+	size_t *idx = malloc((v->n ? v->n : 1) * sizeof(*idx));
+
+	if (!idx)
+		return NULL;
+	for (size_t i = 0; i < v->n; i++)
+		idx[i] = i;
+	qsort_r(idx, v->n, sizeof(*idx), view_cmp, (void *)v);
+	return idx;
+}
+
+/* Position of the last entry with the key of idx[i] (duplicates: last wins). */
+static size_t view_last(const struct set_view *v, const size_t *idx, size_t i)
+{
+	while (i + 1 < v->n && memcmp(view_key(v, idx[i]), view_key(v, idx[i + 1]), v->keysz) == 0)
+		i++;
+	return i;
+}
+
+/* One entry of the diff: counted only (dry) or applied to fd. */
+static int diff_op(int fd, bool dry, const void *key, const void *val, unsigned *n_ops)
+{
+	int r;
+
+	(*n_ops)++;
+	if (dry)
+		return 0;
+	if (!val)
+		return (r = RET_NERRNO(bpf_map_delete_elem(fd, key))) == -ENOENT ? 0 : r;
+	return RET_NERRNO(bpf_map_update_elem(fd, key, val, BPF_ANY));
+}
+
+/*
+ * Turns map fd, filled from plan o, into what plan n needs for set: deletes
+ * and updates only the entries that differ (nothing may read the map).
+ * dry: only counts them. Returns the number of map operations or -errno.
+ */
+static int diff_one(int fd, const struct pcompile_plan *o, const struct pcompile_plan *n,
+		    unsigned set, bool dry)
+{
+	_cleanup_free_ size_t *io = NULL, *in = NULL;
+	struct set_view vo, vn;
+	unsigned n_ops = 0;
+	size_t a = 0, b = 0;
+	int r = 0;
+
+	if (set == SET_RULES) {
+		for (__u32 i = 0; i < n->n_rules && r >= 0; i++)
+			if (i >= o->n_rules ||
+			    memcmp(&o->rules[i], &n->rules[i], sizeof(n->rules[i])))
+				r = diff_op(fd, dry, &i, &n->rules[i], &n_ops);
+		for (__u32 i = n->n_rules; i < o->n_rules && r >= 0; i++)
+			r = diff_op(fd, dry, &i, NULL, &n_ops);
+		return r < 0 ? r : (int)n_ops;
+	}
+	if (!set_view(o, set, &vo) || !set_view(n, set, &vn))
+		return -EINVAL;
+	io = view_sorted(&vo);
+	in = view_sorted(&vn);
+	if (!io || !in)
+		return -ENOMEM;
+	while ((a < vo.n || b < vn.n) && r >= 0) {
+		int c;
+
+		if (a < vo.n)
+			a = view_last(&vo, io, a);
+		if (b < vn.n)
+			b = view_last(&vn, in, b);
+		c = a >= vo.n ? 1 :
+		    b >= vn.n ? -1 :
+				memcmp(view_key(&vo, io[a]), view_key(&vn, in[b]), vo.keysz);
+		if (c < 0) {
+			r = diff_op(fd, dry, view_key(&vo, io[a]), NULL, &n_ops);
+			a++;
+		} else if (c > 0) {
+			r = diff_op(fd, dry, view_key(&vn, in[b]), view_val(&vn, in[b]), &n_ops);
+			b++;
+		} else {
+			if (memcmp(view_val(&vo, io[a]), view_val(&vn, in[b]), vn.valsz))
+				r = diff_op(fd, dry, view_key(&vn, in[b]), view_val(&vn, in[b]),
+					    &n_ops);
+			a++;
+			b++;
+		}
+	}
+	return r < 0 ? r : (int)n_ops;
+}
+
+/* Entries a fresh map of set needs (what fill_one() writes). */
+static size_t set_size(const struct pcompile_plan *p, unsigned set)
+{
+	struct set_view v;
+
+	if (set == SET_RULES)
+		return p->n_rules;
+	return set_view(p, set, &v) ? v.n : 0;
+}
+
+static bool mem_eq(const void *a, size_t na, const void *b, size_t nb, size_t size)
+{
+	return na == nb && (na == 0 || memcmp(a, b, na * size) == 0);
+}
+
+/*
+ * Whether an inner map filled from plan a holds what plan b needs for set.
+ * procv holds runtime verdicts: only the empty one of a policy without
+ * cmdline apps (nothing writes it then) can be kept.
+ */
+static bool set_equal(const struct pcompile_plan *a, const struct pcompile_plan *b, unsigned set)
+{
+	if (!a || !b)
+		return false;
+	switch (set) {
+	case SET_IDS:
+		return mem_eq(a->ids, a->n_ids, b->ids, b->n_ids, sizeof(*a->ids));
+	case SET_RULES:
+		return mem_eq(a->rules, a->n_rules, b->rules, b->n_rules, sizeof(*a->rules));
+	case SET_PORTS:
+		return mem_eq(a->ports, a->n_ports, b->ports, b->n_ports, sizeof(*a->ports));
+	case SET_CIDR4:
+		return mem_eq(a->c4, a->n_c4, b->c4, b->n_c4, sizeof(*a->c4));
+	case SET_CIDR6:
+		return mem_eq(a->c6, a->n_c6, b->c6, b->n_c6, sizeof(*a->c6));
+	case SET_PROCV:
+		return !a->has_cmdline && !b->has_cmdline;
+	default:
+		return false;
+	}
+}
+
+/* Same map contents and header (but the generation number). */
+static bool plan_equal(const struct pcompile_plan *a, const struct pcompile_plan *b)
+{
+	struct aegis_enf_hdr ha = a->hdr, hb = b->hdr;
+
+	ha.seq = hb.seq = 0;
+	if (memcmp(&ha, &hb, sizeof(ha)) != 0 || a->has_cmdline != b->has_cmdline)
+		return false;
+	for (unsigned i = 0; i < SET_PROCV; i++)
+		if (!set_equal(a, b, i))
+			return false;
+	return true;
 }
 
 /* ---- per-process verdicts */
@@ -855,25 +1089,76 @@ static bool config_has_unit(const struct config *c)
 	return false;
 }
 
+/* Re-classifies the running processes into the active procv map with pol (plan unchanged). */
+static void rescan_active(struct enforce *e, struct policy *pol)
+{
+	struct policy *old = TAKE_PTR(e->policy);
+
+	e->policy = pol;
+	scan_procs(e, e->procv_fd);
+	e->policy = old;
+}
+
 static int apply_plan(struct enforce *e, struct pcompile_plan *plan, struct policy *pol)
 {
 	uint32_t slot = e->gen ^ 1, zero = 0;
+	const struct pcompile_plan *active = e->plan_installed ? e->plan : NULL;
 	int fds[_SET_MAX], r = 0;
+	bool install[_SET_MAX] = {}, shared[_SET_MAX] = {}, fenced = false;
 	struct aegis_enf_hdr hdr = plan->hdr;
 	unsigned i;
 
 	for (i = 0; i < _SET_MAX; i++)
 		fds[i] = -EBADF;
 	for (i = 0; i < _SET_MAX && r >= 0; i++) {
+		/* the inactive slot holds it already: nothing to do */
+		if (e->slot_fds[slot][i] >= 0 && set_equal(e->prev_plan, plan, i)) {
+			fds[i] = e->slot_fds[slot][i];
+			continue;
+		}
+		/* unchanged since the active policy: share its map (never written again) */
+		if (e->slot_fds[e->gen][i] >= 0 && set_equal(active, plan, i)) {
+			install[i] = shared[i] = true;
+			fds[i] = RET_NERRNO(fcntl(e->slot_fds[e->gen][i], F_DUPFD_CLOEXEC, 3));
+			r = fds[i];
+			continue;
+		}
+		/*
+		 * The inactive slot's own map, content known: apply the difference
+		 * in place (after one grace period: no program that read the slot
+		 * before the last flip still runs).
+		 */
+		if (i != SET_PROCV && e->prev_plan && e->slot_fds[slot][i] >= 0 &&
+		    !e->slot_shared[i] &&
+		    /* more changes than half a fresh fill: build fresh (fewer syscalls) */
+		    (size_t)diff_one(-EBADF, e->prev_plan, plan, i, true) <=
+			    set_size(plan, i) / 2) {
+			if (!fenced) {
+				/* rewriting the same inner map waits for an RCU grace period */
+				r = RET_NERRNO(bpf_map_update_elem(bpf_map__fd(outer_map(e, i)),
+								   &slot, &e->slot_fds[slot][i],
+								   BPF_ANY));
+				fenced = true;
+			}
+			fds[i] = e->slot_fds[slot][i];
+			if (r >= 0)
+				r = diff_one(fds[i], e->prev_plan, plan, i, false);
+			continue;
+		}
+		install[i] = true;
 		fds[i] = inner_create(i);
 		r = fds[i];
+		if (r >= 0)
+			r = fill_one(plan, i, fds[i]);
 	}
-	if (r >= 0)
-		r = fill_set(plan, fds);
-	/* install the new set in the inactive slot: nothing reads it yet */
+	/*
+	 * install the new set in the inactive slot: nothing reads it yet (each
+	 * update waits for an RCU grace period: only the changed sets)
+	 */
 	for (i = 0; i < _SET_MAX && r >= 0; i++)
-		r = RET_NERRNO(
-			bpf_map_update_elem(bpf_map__fd(outer_map(e, i)), &slot, &fds[i], BPF_ANY));
+		if (install[i])
+			r = RET_NERRNO(bpf_map_update_elem(bpf_map__fd(outer_map(e, i)), &slot,
+							   &fds[i], BPF_ANY));
 	if (r >= 0 && pol && plan->has_cmdline) {
 		struct policy *old = TAKE_PTR(e->policy);
 
@@ -881,7 +1166,10 @@ static int apply_plan(struct enforce *e, struct pcompile_plan *plan, struct poli
 		scan_procs(e, fds[SET_PROCV]);
 		e->policy = old;
 	}
-	hdr.seq = e->seq + 1;
+	/* unique per set: the kernel's per-process cache (enf_pcache) is keyed on it */
+	hdr.seq = e->seq_base + e->seq + 1;
+	if (plan->has_cmdline)
+		hdr.flags |= AEGIS_ENF_H_PROCV;
 	if (r >= 0)
 		r = RET_NERRNO(bpf_map_update_elem(bpf_map__fd(e->skel->maps.enf_hdr), &slot, &hdr,
 						   BPF_ANY));
@@ -889,13 +1177,21 @@ static int apply_plan(struct enforce *e, struct pcompile_plan *plan, struct poli
 	if (r >= 0)
 		r = RET_NERRNO(bpf_map_update_elem(bpf_map__fd(e->skel->maps.enf_gen), &zero, &slot,
 						   BPF_ANY));
-	for (i = 0; i < _SET_MAX; i++)
-		if (i != SET_PROCV || r < 0)
-			safe_close(fds[i]);
-	if (r < 0)
+	if (r < 0) {
+		for (i = 0; i < _SET_MAX; i++)
+			if (install[i])
+				safe_close(fds[i]);
+		/* the inactive slot may be half updated: its content is unknown now */
+		e->prev_plan = pcompile_plan_free(e->prev_plan);
 		return r;
-	safe_close(e->procv_fd);
-	e->procv_fd = fds[SET_PROCV];
+	}
+	for (i = 0; i < _SET_MAX; i++)
+		if (install[i]) {
+			safe_close(e->slot_fds[slot][i]);
+			e->slot_fds[slot][i] = fds[i];
+			e->slot_shared[i] = shared[i];
+		}
+	e->procv_fd = e->slot_fds[slot][SET_PROCV];
 	e->gen = slot;
 	e->seq++;
 	return 0;
@@ -913,11 +1209,14 @@ static int compile_and_apply(struct enforce *e, const struct config *c, int log_
 	struct policy *pol = NULL;
 	char **desc;
 	uint64_t t0 = now_usec(CLOCK_MONOTONIC);
-	int r;
+	uint64_t t_compile;
+	bool installed = true, unchanged = false;
+	int r = 0;
 
 	r = pcompile(c, &env, &plan);
 	if (r < 0)
 		return r;
+	t_compile = now_usec(CLOCK_MONOTONIC) - t0;
 	if (plan->has_cmdline) {
 		r = policy_new(c, &pol);
 		if (r < 0) {
@@ -935,8 +1234,14 @@ static int compile_and_apply(struct enforce *e, const struct config *c, int log_
 	if (!desc)
 		r = -ENOMEM;
 	else if (!e->attached && !(plan->hdr.flags & AEGIS_ENF_H_ACTIVE))
-		r = 0;
-	else
+		installed = false;
+	else if (e->plan_installed && plan_equal(e->plan, plan)) {
+		/* unchanged (SIGHUP, a config manager re-run): no rebuild, no flip */
+		unchanged = true;
+		if (pol && plan->has_cmdline)
+			rescan_active(e, pol);
+		e->seq++;
+	} else
 		r = apply_plan(e, plan, pol);
 	if (r < 0) {
 		strv_free(desc);
@@ -948,8 +1253,15 @@ static int compile_and_apply(struct enforce *e, const struct config *c, int log_
 	e->rules_desc = desc;
 	policy_free(e->policy);
 	e->policy = pol;
-	pcompile_plan_free(e->plan);
+	if (!installed) /* slot gen keeps what it holds, if anything */
+		e->plan = pcompile_plan_free(e->plan);
+	else if (!unchanged) { /* flipped: the old active plan is the inactive slot's now */
+		pcompile_plan_free(e->prev_plan);
+		e->prev_plan = e->plan_installed ? e->plan : pcompile_plan_free(e->plan);
+	} else
+		pcompile_plan_free(e->plan);
 	e->plan = plan;
+	e->plan_installed = installed;
 	e->config = c;
 	/* nothing is attached until some rule blocks: no cost per connect before that */
 	if (!e->attached && (plan->hdr.flags & AEGIS_ENF_H_ACTIVE)) {
@@ -959,9 +1271,10 @@ static int compile_and_apply(struct enforce *e, const struct config *c, int log_
 					       e->cgroup_root);
 	}
 	log_full(log_level,
-		 "Enforcement policy %" PRIu64 " applied in %" PRIu64 " ms: %zu ids, %zu rules, "
-		 "%zu port prefixes, %zu+%zu CIDR prefixes",
-		 e->seq, (now_usec(CLOCK_MONOTONIC) - t0) / 1000, plan->n_ids, plan->n_rules,
+		 "Enforcement policy %" PRIu64 " applied in %" PRIu64 " ms (compile %" PRIu64
+		 " ms%s): %zu ids, %zu rules, %zu port prefixes, %zu+%zu CIDR prefixes",
+		 e->seq, (now_usec(CLOCK_MONOTONIC) - t0) / 1000, t_compile / 1000,
+		 unchanged ? ", unchanged: installed maps kept" : "", plan->n_ids, plan->n_rules,
 		 plan->n_ports, plan->n_c4, plan->n_c6);
 	return 0;
 }
@@ -1026,6 +1339,13 @@ static int adopt_state(struct enforce *e)
 	/* which slot the pinned programs use now; stale exemptions (dead pids) go */
 	if (bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.enf_gen), &zero, &g) == 0)
 		e->gen = g & 1;
+	for (uint32_t i = 0; i < 2; i++) {
+		struct aegis_enf_hdr h;
+
+		if (bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.enf_hdr), &i, &h) == 0 &&
+		    h.seq > e->seq_base)
+			e->seq_base = h.seq;
+	}
 	r = map_clear(bpf_map__fd(e->skel->maps.enf_exempt), sizeof(__u32));
 	if (r < 0)
 		return r;
@@ -1101,6 +1421,8 @@ int enforce_new(const struct config *c, struct enforce **ret)
 		return -ENOMEM;
 	e->cgroup_fd = -EBADF;
 	e->procv_fd = -EBADF;
+	for (unsigned i = 0; i < 2 * _SET_MAX; i++)
+		e->slot_fds[i / _SET_MAX][i % _SET_MAX] = -EBADF;
 	e->persist = c->global.enforce_persist;
 	r = enforce_start(e, c);
 	if (r < 0) {
@@ -1182,10 +1504,12 @@ struct enforce *enforce_free(struct enforce *e)
 	event_source_free(e->recompile_source);
 	ring_buffer__free(e->events);
 	aegis_enforce__destroy(e->skel);
-	safe_close(e->procv_fd);
+	for (unsigned i = 0; i < 2 * _SET_MAX; i++)
+		safe_close(e->slot_fds[i / _SET_MAX][i % _SET_MAX]);
 	safe_close(e->cgroup_fd);
 	policy_free(e->policy);
 	pcompile_plan_free(e->plan);
+	pcompile_plan_free(e->prev_plan);
 	strv_free(e->rules_desc);
 	for (size_t i = 0; i < e->n_hosts; i++) {
 		free(e->hosts[i].host);

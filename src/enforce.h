@@ -13,6 +13,31 @@
  * Reload (enforce_apply): the new policy is compiled into fresh inner maps
  * installed in the inactive slot of each outer map, then one 4-byte write of
  * the generation index flips every connect to the new policy at once.
+ * Cheap reloads: when the compiled plan equals the installed one (same map
+ * contents and header: SIGHUP, a config manager re-run), nothing is rebuilt
+ * or flipped (cmdline verdicts are re-classified in place). Otherwise, per
+ * set (ids, rules, ports, cidr4, cidr6, procv), cheapest first: the
+ * inactive slot already holds that content (reload A -> B -> A): kept; it
+ * is unchanged since the active policy: the active map is shared with the
+ * inactive slot (one map-in-map update; shared maps are never modified:
+ * ids/rules/ports/cidr maps are not written after install, procv is shared
+ * only while no cmdline app exists, i.e. it stays empty); the inactive
+ * slot's own map has known content (the previous policy): the difference
+ * is applied in place (deletes/updates of the changed entries only, after
+ * one RCU grace period so no program that read the slot before the last
+ * flip still runs); else a fresh map is built. Every map-in-map update
+ * waits for an RCU grace period, so the fewer the better. Any failure
+ * makes the inactive slot's content unknown (the next reload rebuilds it).
+ * Measured (2,000 apps, 25,000 whitelist /24s + 25,000 app remotes, load
+ * average 6, enforcement part of "Reloaded"): unchanged 18-78 ms (was
+ * 265-480 ms; it is pcompile's time now, 14-76 ms), a remotes port changed
+ * 25-42 ms (diff in place; 143-154 ms the first time, when the inactive
+ * slot is still empty), an added remotes entry that renumbers port sets
+ * 160-180 ms. A dump of the active maps after such a sequence of reloads
+ * equals a fresh start's, entry for entry.
+ * Each applied set gets a unique hdr.seq (continued from the pinned sets
+ * when adopting): the kernel's per-process cache (enf_pcache in
+ * bpf/enforce.bpf.c) is only valid for the seq it was filled under.
  *
  * Fail mode. Default (fail-open): nothing is pinned, the links live in this
  * process's fds, so enforcement ends when the daemon exits, also on a crash
