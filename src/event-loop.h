@@ -14,8 +14,7 @@
 struct event_loop;
 struct event_source;
 
-typedef int (*event_io_handler_t)(struct event_source *s, int fd, uint32_t revents,
-				  void *userdata);
+typedef int (*event_io_handler_t)(struct event_source *s, int fd, uint32_t revents, void *userdata);
 typedef int (*event_timer_handler_t)(struct event_source *s, uint64_t now_usec, void *userdata);
 typedef int (*event_post_handler_t)(struct event_source *s, void *userdata);
 

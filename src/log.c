@@ -30,8 +30,8 @@ bool log_is_journal(void)
 	return use_journal;
 }
 
-int log_internalv(int level, int err, const char *file, int line, const char *func,
-		  const char *fmt, va_list ap)
+int log_internalv(int level, int err, const char *file, int line, const char *func, const char *fmt,
+		  va_list ap)
 {
 	char buf[2048];
 	int saved = errno;
@@ -54,8 +54,8 @@ out:
 	return -abs(err);
 }
 
-int log_internal(int level, int err, const char *file, int line, const char *func,
-		 const char *fmt, ...)
+int log_internal(int level, int err, const char *file, int line, const char *func, const char *fmt,
+		 ...)
 {
 	va_list ap;
 	int r;

@@ -21,17 +21,17 @@ int log_get_max_level(void);
 void log_open_journal(void);
 bool log_is_journal(void);
 
-int log_internal(int level, int err, const char *file, int line, const char *func,
-		 const char *fmt, ...) _printf_(6, 7);
-int log_internalv(int level, int err, const char *file, int line, const char *func,
-		  const char *fmt, va_list ap) _printf_(6, 0);
+int log_internal(int level, int err, const char *file, int line, const char *func, const char *fmt,
+		 ...) _printf_(6, 7);
+int log_internalv(int level, int err, const char *file, int line, const char *func, const char *fmt,
+		  va_list ap) _printf_(6, 0);
 
-#define log_full_errno(level, err, ...)                                                            \
-	({                                                                                         \
-		int _l_ = (level), _e_ = (err);                                                    \
-		_l_ <= log_get_max_level() ?                                                       \
-			log_internal(_l_, _e_, __FILE__, __LINE__, __func__, __VA_ARGS__) :        \
-			-abs(_e_);                                                                 \
+#define log_full_errno(level, err, ...)                                                     \
+	({                                                                                  \
+		int _l_ = (level), _e_ = (err);                                             \
+		_l_ <= log_get_max_level() ?                                                \
+			log_internal(_l_, _e_, __FILE__, __LINE__, __func__, __VA_ARGS__) : \
+			-abs(_e_);                                                          \
 	})
 #define log_full(level, ...) (void)log_full_errno(level, 0, __VA_ARGS__)
 

@@ -28,25 +28,25 @@
 #define strneq(a, b, n) (strncmp((a), (b), (n)) == 0)
 
 /* Take ownership of a pointer or fd: returns it and resets the variable. */
-#define TAKE_PTR(p)                                                                                \
-	({                                                                                         \
-		__typeof__(p) _p_ = (p);                                                           \
-		(p) = NULL;                                                                        \
-		_p_;                                                                               \
+#define TAKE_PTR(p)                      \
+	({                               \
+		__typeof__(p) _p_ = (p); \
+		(p) = NULL;              \
+		_p_;                     \
 	})
-#define TAKE_FD(fd)                                                                                \
-	({                                                                                         \
-		int _fd_ = (fd);                                                                   \
-		(fd) = -EBADF;                                                                     \
-		_fd_;                                                                              \
+#define TAKE_FD(fd)              \
+	({                       \
+		int _fd_ = (fd); \
+		(fd) = -EBADF;   \
+		_fd_;            \
 	})
 
 /* Declares type##p(type *p) calling func(*p) when non-NULL, for _cleanup_(). */
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                    \
-	static inline void func##p(type *p)                                                        \
-	{                                                                                          \
-		if (*p)                                                                            \
-			func(*p);                                                                  \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+	static inline void func##p(type *p)     \
+	{                                       \
+		if (*p)                         \
+			func(*p);               \
 	}
 
 static inline void freep(void *p)
@@ -93,7 +93,7 @@ static inline size_t strv_length(char *const *l)
 
 static inline char **strv_free(char **l)
 {
-	STRV_FOREACH (s, l)
+	STRV_FOREACH(s, l)
 		free(*s);
 	free(l);
 	return NULL;
@@ -106,10 +106,10 @@ static inline void strv_freep(char ***l)
 #define _cleanup_strv_free_ _cleanup_(strv_freep)
 
 /* libc -1/errno to negative errno. */
-#define RET_NERRNO(expr)                                                                           \
-	({                                                                                         \
-		int _r_ = (expr);                                                                  \
-		_r_ < 0 ? -errno : _r_;                                                            \
+#define RET_NERRNO(expr)                \
+	({                              \
+		int _r_ = (expr);       \
+		_r_ < 0 ? -errno : _r_; \
 	})
 
 static inline int negative_errno(void)
