@@ -83,6 +83,15 @@ cmd_test() {
 	echo "=== benchmark driver smoke run (no timing asserted)" >&2
 	AEGIS_BUILDDIR="$(cd "$BUILD" && pwd)" bash tests/bench/run.sh --smoke || rc=1
 
+	# One closing line over every meson test of both builds (the package and
+	# bench steps above are checked by their own exit status).
+	local passed failed
+	passed=$(cat "$BUILD"/meson-logs/testlog.json "$BUILD-asan"/meson-logs/testlog.json 2>/dev/null |
+		jq -r .result | grep -cx OK || true)
+	failed=$(cat "$BUILD"/meson-logs/testlog.json "$BUILD-asan"/meson-logs/testlog.json 2>/dev/null |
+		jq -r .result | grep -cvx 'OK\|SKIP' || true)
+	echo "$passed passed, $failed failed"
+	[ "$failed" = 0 ] && [ "$passed" -gt 0 ] || rc=1
 	if [ $rc = 0 ]; then
 		echo "quickstart: all test suites passed" >&2
 	else
