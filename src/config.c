@@ -17,8 +17,6 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
-#include <sys/socket.h>
-
 #include "config-internal.h"
 #include "policy.h"
 #include "strbuf.h"
@@ -680,27 +678,12 @@ static const struct pos *later(const struct loader *L, const struct pos *a, cons
 
 #define FIELD(p, bit) (&(p)->field[field_index(bit)])
 
-/*
- * remotes entries naming loopback (127.0.0.0/8, ::1, "localhost") restrict
- * local peers (policy.h), so they mean something even with remote = false.
- */
+/* remotes naming loopback restrict local peers (policy.h): meaningful with remote = false. */
 static bool remotes_name_loopback(const struct app *a)
 {
-	static const uint8_t v6_loopback[16] = { [15] = 1 };
-
-	for (size_t i = 0; i < a->n_remotes; i++) {
-		const struct remote_spec *r = &a->remotes[i];
-
-		if (r->kind == REMOTE_HOST && policy_host_is_loopback_name(r->host))
+	for (size_t i = 0; i < a->n_remotes; i++)
+		if (policy_remote_is_loopback(&a->remotes[i]))
 			return true;
-		if (r->kind != REMOTE_CIDR)
-			continue;
-		if (r->cidr.family == AF_INET && r->cidr.prefix >= 8 && r->cidr.addr[0] == 127)
-			return true;
-		if (r->cidr.family == AF_INET6 && r->cidr.prefix == 128 &&
-		    memcmp(r->cidr.addr, v6_loopback, 16) == 0)
-			return true;
-	}
 	return false;
 }
 

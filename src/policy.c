@@ -504,6 +504,12 @@ bool policy_host_is_loopback_name(const char *host)
 	       strncasecmp(host + n - strlen(suffix), suffix, strlen(suffix)) == 0;
 }
 
+bool policy_remote_is_loopback(const struct remote_spec *s)
+{
+	return (s->kind == REMOTE_CIDR && cidr_in_loopback(&s->cidr)) ||
+	       (s->kind == REMOTE_HOST && policy_host_is_loopback_name(s->host));
+}
+
 void policy_app_restricts(const struct app *a, bool *ret_local, bool *ret_remote)
 {
 	bool local = a->ports.set || a->locals.set, remote = a->ports.set;
@@ -512,10 +518,7 @@ void policy_app_restricts(const struct app *a, bool *ret_local, bool *ret_remote
 	if ((a->set & APP_F_REMOTES) && a->n_remotes == 0)
 		remote = true;
 	for (size_t i = 0; i < a->n_remotes; i++) {
-		const struct remote_spec *s = &a->remotes[i];
-
-		if ((s->kind == REMOTE_CIDR && cidr_in_loopback(&s->cidr)) ||
-		    (s->kind == REMOTE_HOST && policy_host_is_loopback_name(s->host)))
+		if (policy_remote_is_loopback(&a->remotes[i]))
 			local = true;
 		else
 			remote = true;

@@ -178,6 +178,8 @@ uint64_t policy_app_hash(const struct app *a);
  * the matcher and the kernel policy compiler so both agree.
  */
 void policy_app_restricts(const struct app *a, bool *ret_local, bool *ret_remote);
+/* A remotes entry that speaks about local peers: within 127.0.0.0/8 or ::1, or a loopback name. */
+bool policy_remote_is_loopback(const struct remote_spec *s);
 /* "localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback", "*.localhost" (any case). */
 bool policy_host_is_loopback_name(const char *host);
 
