@@ -188,7 +188,7 @@ static int emit_exe_ids(struct pcompile_plan *p, const struct pcompile_env *env,
 	key_name(k, name);
 	r = emit_id(p, k, rule, rank);
 	if (r >= 0)
-		r = policy_exe_aliases(env ? env->exe_dirs : NULL, name, &aliases);
+		r = policy_exe_index_aliases(p->exe_index, name, &aliases);
 	STRV_FOREACH(al, aliases) {
 		if (r < 0)
 			break;
@@ -702,7 +702,9 @@ int pcompile(const struct config *c, const struct pcompile_env *env, struct pcom
 		pcompile_plan_free(p);
 		return -ENOMEM;
 	}
-	r = compile_whitelist(p, c, env);
+	r = policy_exe_index_new(env ? env->exe_dirs : NULL, &p->exe_index);
+	if (r >= 0)
+		r = compile_whitelist(p, c, env);
 	for (size_t i = 0; i < c->n_apps && r >= 0; i++) {
 		/* rule ids are app indexes; trust the position, not a stale a->index */
 		if (c->apps[i]->index != i) {
@@ -711,6 +713,7 @@ int pcompile(const struct config *c, const struct pcompile_env *env, struct pcom
 		}
 		r = compile_app(p, c, c->apps[i], env);
 	}
+	p->exe_index = policy_exe_index_free(p->exe_index);
 	if (r < 0) {
 		pcompile_plan_free(p);
 		return r;
@@ -736,6 +739,7 @@ struct pcompile_plan *pcompile_plan_free(struct pcompile_plan *p)
 	free(p->c4);
 	free(p->c6);
 	free(p->info);
+	policy_exe_index_free(p->exe_index);
 	free(p);
 	return NULL;
 }

@@ -95,6 +95,7 @@ struct pcompile_plan {
 	unsigned n_kernel, n_cmdline, n_userspace; /* blocking apps by kind */
 	bool has_cmdline; /* some app has a cmdline matcher: verdicts needed */
 	uint32_t next_set;
+	struct policy_exe_index *exe_index; /* during pcompile() only */
 };
 
 int pcompile(const struct config *c, const struct pcompile_env *env, struct pcompile_plan **ret);

@@ -196,6 +196,15 @@ extern const char *const policy_std_exe_dirs[];
 int policy_exe_aliases(const char *const *dirs, const char *name, char ***ret);
 
 /*
+ * The same answers from one scan of the directories' symlinks (for many
+ * names: a policy build). The index is a snapshot: build one per policy.
+ */
+struct policy_exe_index;
+int policy_exe_index_new(const char *const *dirs, struct policy_exe_index **ret);
+int policy_exe_index_aliases(const struct policy_exe_index *x, const char *name, char ***ret);
+struct policy_exe_index *policy_exe_index_free(struct policy_exe_index *x);
+
+/*
  * policy_new() with the directories exe aliases are looked up in (NULL =
  * policy_std_exe_dirs; an empty list = no aliases). For tests.
  */
