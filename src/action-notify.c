@@ -13,8 +13,11 @@
  * flight, backing off) never exceed notify.queue_max: beyond that a POST is
  * dropped, counted and logged (rate-limited). Nothing here blocks: DNS goes
  * through libcurl's threaded resolver.
+ *
+ * libcurl is not linked: notifier_prepare() loads it (curl-util.h) and
+ * creates the multi handle the first time a configuration with webhooks is
+ * applied; until then n->multi is NULL and no curl function is called.
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -24,6 +27,7 @@
 #include <sys/stat.h>
 
 #include "actions-internal.h"
+#include "curl-util.h"
 #include "event-loop.h"
 #include "json.h"
 #include "log.h"
@@ -62,10 +66,11 @@ static struct notify_job *job_free(struct notify_job *j)
 	if (!j)
 		return NULL;
 	if (j->easy) {
-		curl_multi_remove_handle(j->n->multi, j->easy);
-		curl_easy_cleanup(j->easy);
+		sym_curl_multi_remove_handle(j->n->multi, j->easy);
+		sym_curl_easy_cleanup(j->easy);
 	}
-	curl_slist_free_all(j->headers);
+	if (j->headers)
+		sym_curl_slist_free_all(j->headers);
 	free(j->url);
 	free(j->body);
 	j->n->n_jobs--;
@@ -151,7 +156,7 @@ static int sock_add(struct notifier *n, curl_socket_t fd, uint32_t events)
 	}
 	cs->next = n->socks;
 	n->socks = cs;
-	curl_multi_assign(n->multi, fd, cs);
+	sym_curl_multi_assign(n->multi, fd, cs);
 	return 0;
 }
 
@@ -172,7 +177,7 @@ static int curl_socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, v
 	if (what == CURL_POLL_REMOVE) {
 		if (cs)
 			sock_drop(n, cs);
-		curl_multi_assign(n->multi, fd, NULL);
+		sym_curl_multi_assign(n->multi, fd, NULL);
 		return 0;
 	}
 	if (what & CURL_POLL_IN)
@@ -232,9 +237,9 @@ static void job_done(struct notifier *n, struct notify_job *j, CURLcode res)
 
 	list_remove(&n->active, j);
 	n->n_active--;
-	curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &code);
-	curl_multi_remove_handle(n->multi, j->easy);
-	curl_easy_cleanup(j->easy);
+	sym_curl_easy_getinfo(j->easy, CURLINFO_RESPONSE_CODE, &code);
+	sym_curl_multi_remove_handle(n->multi, j->easy);
+	sym_curl_easy_cleanup(j->easy);
 	j->easy = NULL;
 	if (res == CURLE_OK && code >= 200 && code < 300) {
 		n->a->stats.notify_sent++;
@@ -242,7 +247,8 @@ static void job_done(struct notifier *n, struct notify_job *j, CURLcode res)
 		return;
 	}
 	if (res != CURLE_OK)
-		snprintf(why, sizeof(why), "%s", j->error[0] ? j->error : curl_easy_strerror(res));
+		snprintf(why, sizeof(why), "%s",
+			 j->error[0] ? j->error : sym_curl_easy_strerror(res));
 	else
 		snprintf(why, sizeof(why), "HTTP status %ld", code);
 	if (job_failed_for_good(n, j, why))
@@ -254,12 +260,12 @@ static void check_done(struct notifier *n)
 	CURLMsg *msg;
 	int left;
 
-	while ((msg = curl_multi_info_read(n->multi, &left))) {
+	while ((msg = sym_curl_multi_info_read(n->multi, &left))) {
 		struct notify_job *j = NULL;
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
+		sym_curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&j);
 		if (j)
 			job_done(n, j, msg->data.result);
 	}
@@ -279,7 +285,7 @@ static int on_curl_io(struct event_source *s, int fd, uint32_t revents, void *us
 	if (revents & (EPOLLERR | EPOLLHUP))
 		flags |= CURL_CSELECT_ERR;
 	/* cs may be dropped inside: do not touch it afterwards */
-	curl_multi_socket_action(n->multi, cs->fd, flags, &running);
+	sym_curl_multi_socket_action(n->multi, cs->fd, flags, &running);
 	check_done(n);
 	return 0;
 }
@@ -289,7 +295,7 @@ static int on_curl_timer(struct event_source *s, uint64_t now, void *userdata)
 	struct notifier *n = userdata;
 	int running;
 
-	curl_multi_socket_action(n->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	sym_curl_multi_socket_action(n->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	check_done(n);
 	return 0;
 }
@@ -302,25 +308,25 @@ static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 static int job_start(struct notifier *n, struct notify_job *j)
 {
-	CURL *e = curl_easy_init();
+	CURL *e = sym_curl_easy_init();
 
 	if (!e)
 		return -ENOMEM;
 	j->error[0] = '\0';
-	curl_easy_setopt(e, CURLOPT_URL, j->url);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(j->body));
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)j->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)j->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "aegis");
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->error);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_body);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, j);
-	if (curl_multi_add_handle(n->multi, e) != CURLM_OK) {
-		curl_easy_cleanup(e);
+	sym_curl_easy_setopt(e, CURLOPT_URL, j->url);
+	sym_curl_easy_setopt(e, CURLOPT_POSTFIELDS, j->body);
+	sym_curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(j->body));
+	sym_curl_easy_setopt(e, CURLOPT_HTTPHEADER, j->headers);
+	sym_curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)j->timeout_ms);
+	sym_curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)j->timeout_ms);
+	sym_curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	sym_curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	sym_curl_easy_setopt(e, CURLOPT_USERAGENT, "aegis");
+	sym_curl_easy_setopt(e, CURLOPT_ERRORBUFFER, j->error);
+	sym_curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_body);
+	sym_curl_easy_setopt(e, CURLOPT_PRIVATE, j);
+	if (sym_curl_multi_add_handle(n->multi, e) != CURLM_OK) {
+		sym_curl_easy_cleanup(e);
 		return -EIO;
 	}
 	j->easy = e;
@@ -383,11 +389,6 @@ int notifier_new(struct actions *a, struct notifier **ret)
 	n->a = a;
 	n->drop_rl = RATELIMIT_INIT(10 * 1000000ULL, 3);
 	n->fail_rl = RATELIMIT_INIT(10 * 1000000ULL, 5);
-	n->multi = curl_multi_init();
-	if (!n->multi) {
-		free(n);
-		return -ENOMEM;
-	}
 	r = event_loop_add_timer(a->loop, 0, on_curl_timer, n, &n->curl_timer);
 	if (r >= 0)
 		r = event_loop_add_timer(a->loop, 0, on_retry_timer, n, &n->retry_timer);
@@ -395,11 +396,29 @@ int notifier_new(struct actions *a, struct notifier **ret)
 		notifier_free(n);
 		return r;
 	}
-	curl_multi_setopt(n->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
-	curl_multi_setopt(n->multi, CURLMOPT_SOCKETDATA, n);
-	curl_multi_setopt(n->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
-	curl_multi_setopt(n->multi, CURLMOPT_TIMERDATA, n);
 	*ret = n;
+	return 0;
+}
+
+int notifier_prepare(struct notifier *n, const struct config *c)
+{
+	const char *why = NULL;
+	int r;
+
+	if (n->multi || !c || !c->notify.webhooks || !c->notify.webhooks[0])
+		return 0;
+	r = curl_util_load(&why);
+	if (r < 0)
+		return log_error_errno(r, "notify.webhooks is set, but libcurl cannot be used: %s",
+				       why);
+	n->multi = sym_curl_multi_init();
+	if (!n->multi)
+		return log_error_errno(-ENOMEM, "Failed to set up libcurl for notify.webhooks: %m");
+	sym_curl_multi_setopt(n->multi, CURLMOPT_SOCKETFUNCTION, curl_socket_cb);
+	sym_curl_multi_setopt(n->multi, CURLMOPT_SOCKETDATA, n);
+	sym_curl_multi_setopt(n->multi, CURLMOPT_TIMERFUNCTION, curl_timer_cb);
+	sym_curl_multi_setopt(n->multi, CURLMOPT_TIMERDATA, n);
+	log_debug("libcurl loaded for notify.webhooks");
 	return 0;
 }
 
@@ -420,9 +439,9 @@ struct notifier *notifier_free(struct notifier *n)
 			n->a->stats.notify_failed++;
 			job_free(j);
 		}
-	/* curl_multi_cleanup() may still call the socket callback: keep n usable until then. */
+	/* sym_curl_multi_cleanup() may still call the socket callback: keep n usable until then. */
 	if (n->multi)
-		curl_multi_cleanup(n->multi);
+		sym_curl_multi_cleanup(n->multi);
 	while (n->socks)
 		sock_drop(n, n->socks);
 	event_source_free(n->curl_timer);
@@ -486,7 +505,7 @@ static int submit_one(struct notifier *n, const char *url, const char *body)
 	n->a->stats.notify_queued = n->n_jobs;
 	j->url = strdup(url);
 	j->body = strdup(body);
-	j->headers = curl_slist_append(NULL, "Content-Type: application/json");
+	j->headers = sym_curl_slist_append(NULL, "Content-Type: application/json");
 	if (!j->url || !j->body || !j->headers) {
 		job_free(j);
 		return -ENOMEM;
@@ -516,6 +535,8 @@ int notifier_submit(struct notifier *n, const struct record *r, const char *json
 	journal_alert(r, json);
 	if (!n->a->config || !n->a->config->notify.webhooks)
 		return 0;
+	if (!n->multi) /* cannot happen: actions_set_config() prepared this config */
+		return -ELIBACC;
 	k = build_payload(r, json, &body);
 	if (k < 0)
 		return k;

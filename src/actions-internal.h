@@ -69,6 +69,12 @@ void action_log_close_json(struct actions *a);
 
 /* action-notify.c */
 int notifier_new(struct actions *a, struct notifier **ret);
+/*
+ * Loads libcurl and sets up the transfer machinery when c has webhooks and
+ * this was not done yet (never undone). Nothing to do without webhooks.
+ * Logs the reason and returns -ELIBACC/-EIO/-ENOMEM when libcurl cannot be used.
+ */
+int notifier_prepare(struct notifier *n, const struct config *c);
 struct notifier *notifier_free(struct notifier *n);
 int notifier_submit(struct notifier *n, const struct record *r, const char *json);
 

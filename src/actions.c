@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Dispatch of a decided record to the action modules (see actions.h). */
-#include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -32,15 +31,9 @@ bool ratelimit_ok(struct ratelimit *rl, uint64_t *ret_suppressed)
 
 int actions_new(struct event_loop *l, const struct config *c, struct actions **ret)
 {
-	static bool curl_ready;
 	struct actions *a;
 	int r;
 
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return -EIO;
-		curl_ready = true;
-	}
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return -ENOMEM;
@@ -49,6 +42,9 @@ int actions_new(struct event_loop *l, const struct config *c, struct actions **r
 	a->json_fd = -EBADF;
 	a->kill_rl = RATELIMIT_INIT(10 * 1000000ULL, 20);
 	r = notifier_new(a, &a->notify);
+	/* libcurl is loaded only for a configuration with webhooks (action-notify.c) */
+	if (r >= 0)
+		r = notifier_prepare(a->notify, c);
 	if (r >= 0)
 		r = script_runner_new(a, &a->scripts);
 	if (r < 0) {
@@ -62,9 +58,22 @@ int actions_new(struct event_loop *l, const struct config *c, struct actions **r
 
 int actions_set_config(struct actions *a, const struct config *c)
 {
+	const struct config *old = a->config;
+	int r;
+
+	/* Before anything changes: a config whose webhooks cannot work is refused whole. */
+	r = notifier_prepare(a->notify, c);
+	if (r < 0)
+		return r;
 	a->config = c;
 	/* Reopened on every reload, so a rotated JSON log is picked up. */
-	return action_log_open_json(a);
+	r = action_log_open_json(a);
+	if (r < 0) {
+		/* the caller frees c and keeps old: do not keep pointing at c */
+		a->config = old;
+		(void)action_log_open_json(a);
+	}
+	return r;
 }
 
 struct actions *actions_free(struct actions *a)

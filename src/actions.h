@@ -3,8 +3,9 @@
  * Runs the actions of a decided record: log, notify, script, kill (block is
  * enforced in the kernel; allow does nothing). Everything runs on the
  * daemon's event loop and never blocks: webhooks go through libcurl's multi
- * interface, hook scripts are spawned with a pidfd and reaped when it
- * becomes readable.
+ * interface (libcurl is dlopen()ed when a configuration with webhooks is
+ * first applied, see curl-util.h), hook scripts are spawned with a pidfd and
+ * reaped when it becomes readable.
  *
  * Every field written anywhere comes from record_foreach_field() /
  * record_to_json(), so a JSON key "dst" is the hook variable AEGIS_DST and
@@ -82,7 +83,11 @@ struct actions_stats {
 
 /* c must stay valid until the next actions_set_config() or actions_free(). */
 int actions_new(struct event_loop *l, const struct config *c, struct actions **ret);
-/* On reload. Queued and running work keeps the settings it started with. */
+/*
+ * On reload. Queued and running work keeps the settings it started with.
+ * Fails, changing nothing (-ELIBACC, logged), when c has webhooks and
+ * libcurl cannot be loaded; actions_new() fails the same way.
+ */
 int actions_set_config(struct actions *a, const struct config *c);
 /* Kills and reaps running scripts, aborts transfers. Accepts NULL; returns NULL. */
 struct actions *actions_free(struct actions *a);

@@ -12,6 +12,7 @@
 
 #include "commands.h"
 #include "config.h"
+#include "curl-util.h"
 #include "log.h"
 #include "macro.h"
 
@@ -120,6 +121,24 @@ static void print_summary(const struct config *c, const char *main_path,
 	printf("\n");
 }
 
+/*
+ * The daemon loads libcurl only for webhooks and refuses a configuration
+ * whose webhooks it cannot serve. The policy itself is valid (this may run on
+ * another host than the daemon), so a missing libcurl is a warning here.
+ */
+static void check_libcurl(const struct config *c, const char *main_path)
+{
+	const char *why = NULL;
+
+	if (arg_quiet || !c->notify.webhooks || !c->notify.webhooks[0])
+		return;
+	if (curl_util_load(&why) < 0)
+		fprintf(stderr,
+			"%s: warning: notify.webhooks is set, but libcurl cannot be used (%s); "
+			"aegis run and aegis reload refuse this configuration on this host\n",
+			main_path, why);
+}
+
 int cmd_check_config(int argc, char **argv)
 {
 	struct diag_list diags = {};
@@ -145,6 +164,7 @@ int cmd_check_config(int argc, char **argv)
 		r = log_error_errno(r, "Failed to load the policy: %m");
 		goto out;
 	}
+	check_libcurl(c, main_path);
 	if (arg_dump) {
 		r = config_dump(c, stdout);
 		if (r < 0) {
