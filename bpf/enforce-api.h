@@ -4,13 +4,15 @@
  * src/enforce.c writes. Included after vmlinux.h (BPF) or <linux/types.h>
  * (userspace). Only __u8..__u64 and explicit padding.
  *
- * Policy sets. Everything the policy compiler produces lives in one "set" of
- * inner maps (ids, rules, ports, cidr4, cidr6, procv) plus one header. There
- * are two sets, selected by enf_gen[0] (0 or 1). A reload builds fresh inner
- * maps, installs them in the inactive slot of each outer ARRAY_OF_MAPS and in
+ * Policy sets. Everything the policy compiler produces lives in one "set"
+ * (entries of ids, rules, ports, cidr4, cidr6, procv) plus one header. There
+ * are two sets (slots) in the same maps, the slot part of every key
+ * (AEGIS_ENF_SLOT_BIT), selected by enf_gen[0] (0 or 1). A reload rewrites
+ * the inactive slot's entries (the difference to what it holds) and
  * enf_hdr[inactive], then writes enf_gen[0]: one 4-byte store, so a connect
  * sees either the whole old policy or the whole new one (the program reads
- * enf_gen once at entry).
+ * enf_gen once at entry). Before a slot that was active is rewritten,
+ * userspace waits for the programs that may still read it (enf_fence).
  *
  * Decision for an outbound connect/sendmsg to (dst, dport) by task T:
  *  1. exempt: T's tgid is 1, or in enf_exempt (aegis, its hook scripts; fork
@@ -55,8 +57,15 @@
 #define AEGIS_ENF_NO_SET 0xffffffffu /* cidr value: any port */
 #define AEGIS_ENF_SET_WL 0u /* set id of the whitelist in ports/cidr tries */
 #define AEGIS_ENF_CG_LEVELS 8 /* cgroup ancestor levels checked for unit rules */
+/*
+ * Both generations live in the same maps: the slot is the top bit of set
+ * ids (ports/cidr keys), rule ids (rules keys) and tgids (procv keys), and
+ * the id key's slot field. Set ids, rule ids and tgids stay below it.
+ */
+#define AEGIS_ENF_SLOT_BIT 0x80000000u
+#define AEGIS_ENF_SLOT(gen) ((gen)&1 ? AEGIS_ENF_SLOT_BIT : 0u)
 
-/* Inner map sizes (fixed: inner maps must match the outer map's template). */
+/* Entries per generation (the maps hold two). */
 #define AEGIS_ENF_MAX_IDS 65536
 #define AEGIS_ENF_MAX_RULES 65536
 #define AEGIS_ENF_MAX_PORTS 262144
@@ -80,7 +89,7 @@ struct aegis_enf_id_key {
 	__u64 cgid; /* cgroup v2 id; 0 = any */
 	__u64 ino; /* ID_PATH */
 	__u32 dev; /* ID_PATH: kernel dev_t encoding (major << 20 | minor) */
-	__u32 pad;
+	__u32 slot; /* AEGIS_ENF_SLOT(generation) */
 	char name[AEGIS_ENF_NAME_MAX]; /* ID_EXE: NUL padded */
 };
 

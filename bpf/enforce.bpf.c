@@ -36,99 +36,78 @@ const volatile __u64 pending_timeout_ns = 2000000000ull;
 const volatile bool kill_in_hook = true;
 
 /*
- * Inner map templates. Sizes, not BTF types: clang emits the key/value types
- * of templates nested in __array() as forward declarations only.
+ * The policy maps hold two generations (slots) each: the slot is part of
+ * every key (AEGIS_ENF_SLOT_BIT in set ids, rule ids and pids; the id key's
+ * slot field), enf_gen selects the active one. Userspace rewrites only the
+ * inactive slot, so a flip is one array write (no map-in-map update, each
+ * of which waits for an RCU grace period).
  */
-struct ids_map {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, AEGIS_ENF_MAX_IDS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(key_size, sizeof(struct aegis_enf_id_key));
-	__uint(value_size, sizeof(struct aegis_enf_id_val));
-};
-
-struct rules_map {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, AEGIS_ENF_MAX_RULES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct aegis_enf_rule));
-};
-
-struct ports_map {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, AEGIS_ENF_MAX_PORTS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(key_size, sizeof(struct aegis_enf_port_key));
-	__uint(value_size, sizeof(__u32));
-};
-
-struct cidr4_map {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, AEGIS_ENF_MAX_CIDR4);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(key_size, sizeof(struct aegis_enf_cidr4_key));
-	__uint(value_size, sizeof(__u32));
-};
-
-struct cidr6_map {
-	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
-	__uint(max_entries, AEGIS_ENF_MAX_CIDR6);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(key_size, sizeof(struct aegis_enf_cidr6_key));
-	__uint(value_size, sizeof(__u32));
-};
-
-struct procv_map {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, AEGIS_ENF_MAX_PROCS);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(struct aegis_enf_procv));
-};
-
-/* Outer maps: slot = generation (0/1). Inner maps are created by userspace. */
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__array(values, struct ids_map);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * AEGIS_ENF_MAX_IDS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct aegis_enf_id_key);
+	__type(value, struct aegis_enf_id_val);
 } enf_ids SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__array(values, struct rules_map);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * AEGIS_ENF_MAX_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32); /* slot bit | rule id */
+	__type(value, struct aegis_enf_rule);
 } enf_rules SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__array(values, struct ports_map);
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 2 * AEGIS_ENF_MAX_PORTS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct aegis_enf_port_key);
+	__type(value, __u32);
 } enf_ports SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__array(values, struct cidr4_map);
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 2 * AEGIS_ENF_MAX_CIDR4);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct aegis_enf_cidr4_key);
+	__type(value, __u32);
 } enf_cidr4 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__array(values, struct cidr6_map);
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 2 * AEGIS_ENF_MAX_CIDR6);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct aegis_enf_cidr6_key);
+	__type(value, __u32);
 } enf_cidr6 SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 2);
-	__type(key, __u32);
-	__array(values, struct procv_map);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 2 * AEGIS_ENF_MAX_PROCS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32); /* slot bit | tgid */
+	__type(value, struct aegis_enf_procv);
 } enf_procv SEC(".maps");
+
+/*
+ * Userspace's fence: an update of this map-in-map returns once every BPF
+ * program that was running has finished (an RCU grace period), so a slot
+ * flipped away from is no longer read when userspace rewrites it.
+ */
+struct fence_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct fence_inner);
+} enf_fence SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -243,7 +222,7 @@ struct dst {
 };
 
 struct set {
-	void *ids, *rules, *ports, *cidr4, *cidr6, *procv;
+	__u32 slot; /* AEGIS_ENF_SLOT_BIT or 0: or-ed into the keys */
 	struct aegis_enf_hdr *hdr;
 };
 
@@ -266,14 +245,7 @@ static __always_inline int load_set(struct set *s)
 	s->hdr = bpf_map_lookup_elem(&enf_hdr, &gen);
 	if (!s->hdr || !(s->hdr->flags & AEGIS_ENF_H_ACTIVE))
 		return -1;
-	s->ids = bpf_map_lookup_elem(&enf_ids, &gen);
-	s->rules = bpf_map_lookup_elem(&enf_rules, &gen);
-	s->ports = bpf_map_lookup_elem(&enf_ports, &gen);
-	s->cidr4 = bpf_map_lookup_elem(&enf_cidr4, &gen);
-	s->cidr6 = bpf_map_lookup_elem(&enf_cidr6, &gen);
-	s->procv = bpf_map_lookup_elem(&enf_procv, &gen);
-	if (!s->ids || !s->rules || !s->ports || !s->cidr4 || !s->cidr6 || !s->procv)
-		return -1;
+	s->slot = AEGIS_ENF_SLOT(gen);
 	return 0;
 }
 
@@ -304,12 +276,13 @@ static __always_inline int read_exe(struct scratch *sc)
 	return read_exe_file(sc, current_exe());
 }
 
-static __always_inline void key_fill(struct scratch *sc, __u32 kind)
+static __always_inline void key_fill(const struct set *s, struct scratch *sc, __u32 kind)
 {
 	struct aegis_enf_id_key *k = &sc->key;
 
 	__builtin_memset(k, 0, sizeof(*k));
 	k->kind = kind;
+	k->slot = s->slot;
 	if (kind == AEGIS_ENF_ID_EXE || kind == AEGIS_ENF_ID_WL_EXE ||
 	    kind == AEGIS_ENF_ID_CAND_EXE)
 		__builtin_memcpy(k->name, sc->name, sizeof(k->name));
@@ -320,11 +293,11 @@ static __always_inline void key_fill(struct scratch *sc, __u32 kind)
 	}
 }
 
-static __always_inline bool id_exists(void *ids, struct scratch *sc, __u32 kind)
+static __always_inline bool id_exists(const struct set *s, struct scratch *sc, __u32 kind)
 {
-	key_fill(sc, kind);
+	key_fill(s, sc, kind);
 	sc->key.uid = AEGIS_ENF_ANY_UID;
-	return bpf_map_lookup_elem(ids, &sc->key) != NULL;
+	return bpf_map_lookup_elem(&enf_ids, &sc->key) != NULL;
 }
 
 /* Highest-rank ids entry for this task; AEGIS_ENF_NO_RULE if none. */
@@ -342,12 +315,12 @@ static __always_inline __u32 find_rule(struct set *s, struct scratch *sc)
 					continue;
 				if (!any_cg && !(s->hdr->cg_levels & (1u << lvl)))
 					continue;
-				key_fill(sc, kind);
+				key_fill(s, sc, kind);
 				sc->key.uid = au ? AEGIS_ENF_ANY_UID : sc->uid;
 				sc->key.cgid = any_cg ? 0 : bpf_get_current_ancestor_cgroup_id(lvl);
 				if (!any_cg && !sc->key.cgid)
 					continue;
-				v = bpf_map_lookup_elem(s->ids, &sc->key);
+				v = bpf_map_lookup_elem(&enf_ids, &sc->key);
 				if (v && (best == AEGIS_ENF_NO_RULE || v->rank > best_rank)) {
 					best = v->rule;
 					best_rank = v->rank;
@@ -358,20 +331,24 @@ static __always_inline __u32 find_rule(struct set *s, struct scratch *sc)
 	return best;
 }
 
-static __always_inline bool port_in(void *ports, __u32 set, __u16 port)
+static __always_inline bool port_in(const struct set *s, __u32 set, __u16 port)
 {
-	struct aegis_enf_port_key k = {
+	struct aegis_enf_port_key k;
+
+	set |= s->slot;
+	k = (struct aegis_enf_port_key){
 		.prefixlen = 48,
 		.set = { set >> 24, set >> 16, set >> 8, set },
 		.port = { port >> 8, port },
 	};
 
-	return bpf_map_lookup_elem(ports, &k) != NULL;
+	return bpf_map_lookup_elem(&enf_ports, &k) != NULL;
 }
 
 /* Port set of the CIDR entries of set `set` containing dst; NULL if none. */
-static __always_inline __u32 *cidr_lookup(struct set *s, __u32 set, const struct dst *d)
+static __always_inline __u32 *cidr_lookup(const struct set *s, __u32 set, const struct dst *d)
 {
+	set |= s->slot;
 	if (d->family == AF_INET) {
 		struct aegis_enf_cidr4_key k = {
 			.prefixlen = 64,
@@ -379,7 +356,7 @@ static __always_inline __u32 *cidr_lookup(struct set *s, __u32 set, const struct
 		};
 
 		__builtin_memcpy(k.addr, d->addr, 4);
-		return bpf_map_lookup_elem(s->cidr4, &k);
+		return bpf_map_lookup_elem(&enf_cidr4, &k);
 	} else {
 		struct aegis_enf_cidr6_key k = {
 			.prefixlen = 160,
@@ -387,7 +364,7 @@ static __always_inline __u32 *cidr_lookup(struct set *s, __u32 set, const struct
 		};
 
 		__builtin_memcpy(k.addr, d->addr, 16);
-		return bpf_map_lookup_elem(s->cidr6, &k);
+		return bpf_map_lookup_elem(&enf_cidr6, &k);
 	}
 }
 
@@ -397,7 +374,7 @@ static __always_inline bool cidr_port_in(struct set *s, __u32 set, const struct 
 
 	if (!ps)
 		return false;
-	return *ps == AEGIS_ENF_NO_SET || port_in(s->ports, *ps, d->port);
+	return *ps == AEGIS_ENF_NO_SET || port_in(s, *ps, d->port);
 }
 
 static __always_inline bool is_local(const struct dst *d)
@@ -439,14 +416,14 @@ static __always_inline bool rule_allows(struct set *s, const struct aegis_enf_ru
 	/* the peer's class is not restricted by any allow list */
 	if (!(r->flags & (local ? AEGIS_ENF_R_LOCAL_RESTR : AEGIS_ENF_R_REMOTE_RESTR)))
 		return true;
-	if ((r->flags & AEGIS_ENF_R_PORTS) && port_in(s->ports, r->ports_set, d->port))
+	if ((r->flags & AEGIS_ENF_R_PORTS) && port_in(s, r->ports_set, d->port))
 		return true;
-	if (local && (r->flags & AEGIS_ENF_R_LOCALS) && port_in(s->ports, r->locals_set, d->port))
+	if (local && (r->flags & AEGIS_ENF_R_LOCALS) && port_in(s, r->locals_set, d->port))
 		return true;
 	/* address entries match local and remote peers alike */
 	if ((r->flags & AEGIS_ENF_R_REMOTES) && cidr_port_in(s, r->remotes_set, d))
 		return true;
-	if (!local && (r->flags & AEGIS_ENF_R_RPORTS) && port_in(s->ports, r->rports_set, d->port))
+	if (!local && (r->flags & AEGIS_ENF_R_RPORTS) && port_in(s, r->rports_set, d->port))
 		return true;
 	return false;
 }
@@ -456,7 +433,7 @@ static __always_inline bool whitelisted(struct set *s, const struct dst *d)
 {
 	__u32 f = s->hdr->flags;
 
-	if ((f & AEGIS_ENF_H_WL_PORTS) && port_in(s->ports, AEGIS_ENF_SET_WL, d->port))
+	if ((f & AEGIS_ENF_H_WL_PORTS) && port_in(s, AEGIS_ENF_SET_WL, d->port))
 		return true;
 	if ((f & AEGIS_ENF_H_WL_CIDRS) && cidr_lookup(s, AEGIS_ENF_SET_WL, d))
 		return true;
@@ -466,8 +443,7 @@ static __always_inline bool whitelisted(struct set *s, const struct dst *d)
 static __always_inline bool wl_prog(struct set *s, struct scratch *sc)
 {
 	return (s->hdr->flags & AEGIS_ENF_H_WL_PROGS) &&
-	       (id_exists(s->ids, sc, AEGIS_ENF_ID_WL_EXE) ||
-		id_exists(s->ids, sc, AEGIS_ENF_ID_WL_PATH));
+	       (id_exists(s, sc, AEGIS_ENF_ID_WL_EXE) || id_exists(s, sc, AEGIS_ENF_ID_WL_PATH));
 }
 
 /*
@@ -485,7 +461,7 @@ static __always_inline __u32 refuse_unless_whitelisted(struct set *s, const stru
 /* Returns the rule flags deciding this connect: 0 = allow, else BLOCK/KILL bits. */
 static __always_inline __u32 decide(const struct dst *d)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0, rid, verdict, uid, id_rule;
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, zero = 0, rid, verdict, uid, id_rule, pkey;
 	struct aegis_enf_procv *pv;
 	struct pcache *pc;
 	struct file *exe;
@@ -531,8 +507,10 @@ static __always_inline __u32 decide(const struct dst *d)
 		return 0;
 
 	pv = NULL;
-	if (s.hdr->flags & AEGIS_ENF_H_PROCV)
-		pv = bpf_map_lookup_elem(s.procv, &tgid);
+	if (s.hdr->flags & AEGIS_ENF_H_PROCV) {
+		pkey = s.slot | tgid;
+		pv = bpf_map_lookup_elem(&enf_procv, &pkey);
+	}
 	if (pv)
 		rid = pv->rule;
 	else if (!(s.hdr->flags & AEGIS_ENF_H_PROCV))
@@ -553,7 +531,8 @@ static __always_inline __u32 decide(const struct dst *d)
 			verdict |= AEGIS_ENF_R_KILL;
 		return refuse_unless_whitelisted(&s, d, verdict);
 	}
-	r = bpf_map_lookup_elem(s.rules, &rid);
+	rid |= s.slot;
+	r = bpf_map_lookup_elem(&enf_rules, &rid);
 	if (!r || !(r->flags & (AEGIS_ENF_R_BLOCK | AEGIS_ENF_R_KILL)))
 		return 0;
 	if (rule_allows(&s, r, d))
@@ -630,22 +609,18 @@ int enf_sendmsg6(struct bpf_sock_addr *ctx)
 
 static __always_inline void procv_copy(__u32 gen, __u32 from, __u32 to)
 {
-	void *m = bpf_map_lookup_elem(&enf_procv, &gen);
-	struct aegis_enf_procv *v;
+	__u32 kf = AEGIS_ENF_SLOT(gen) | from, kt = AEGIS_ENF_SLOT(gen) | to;
+	struct aegis_enf_procv *v = bpf_map_lookup_elem(&enf_procv, &kf);
 
-	if (!m)
-		return;
-	v = bpf_map_lookup_elem(m, &from);
 	if (v)
-		bpf_map_update_elem(m, &to, v, BPF_ANY);
+		bpf_map_update_elem(&enf_procv, &kt, v, BPF_ANY);
 }
 
 static __always_inline void procv_delete(__u32 gen, __u32 pid)
 {
-	void *m = bpf_map_lookup_elem(&enf_procv, &gen);
+	__u32 k = AEGIS_ENF_SLOT(gen) | pid;
 
-	if (m)
-		bpf_map_delete_elem(m, &pid);
+	bpf_map_delete_elem(&enf_procv, &k);
 }
 
 /*
@@ -707,8 +682,8 @@ int enf_exec(struct bpf_raw_tracepoint_args *ctx)
 	sc = bpf_map_lookup_elem(&enf_scratch, &zero);
 	if (!sc || read_exe(sc) < 0)
 		return 0;
-	if ((s.hdr->flags & AEGIS_ENF_H_CAND) && (id_exists(s.ids, sc, AEGIS_ENF_ID_CAND_EXE) ||
-						  id_exists(s.ids, sc, AEGIS_ENF_ID_CAND_PATH))) {
+	if ((s.hdr->flags & AEGIS_ENF_H_CAND) && (id_exists(&s, sc, AEGIS_ENF_ID_CAND_EXE) ||
+						  id_exists(&s, sc, AEGIS_ENF_ID_CAND_PATH))) {
 		deadline = bpf_ktime_get_ns() + pending_timeout_ns;
 		bpf_map_update_elem(&enf_pending, &tgid, &deadline, BPF_ANY);
 		notify_exec(tgid, 1);

@@ -46,6 +46,20 @@ static const char *const link_names[_L_MAX] = {
 	"link_fork",	 "link_exec",	  "link_exit",
 };
 
+/*
+ * Map writes gathered for BPF_MAP_{UPDATE,DELETE}_BATCH calls: one syscall
+ * for many entries instead of one per entry (50,000 LPM entries: ~120 ->
+ * ~70 ms here). Kernels without the batch op for the map type get the same
+ * writes one by one. Keys are stored with their slot applied.
+ */
+struct map_batch {
+	unsigned set;
+	__u32 slot_bit;
+	size_t key_size, val_size; /* val_size 0: deletes */
+	uint8_t *keys, *vals;
+	size_t n, cap, done;
+};
+
 struct host_entry {
 	char *host;
 	struct cidr *addrs;
@@ -62,20 +76,33 @@ struct enforce {
 	uint32_t gen; /* active slot */
 	uint64_t seq;
 	uint64_t seq_base; /* adopted: the pinned sets' highest seq (hdr.seq stays unique) */
-	int procv_fd; /* the active set's procv inner map (borrowed: slot_fds[gen][SET_PROCV]) */
+	int fence_inner_fd; /* what fence() installs in enf_fence */
 	/*
-	 * Inner maps installed in each slot (each fd owned: a map shared by both
-	 * slots is held through a dup()). Only procv is written after install,
-	 * so a slot whose plan content for a set equals the new plan's keeps
-	 * its map, and an unchanged active set is shared with the inactive slot.
+	 * What each slot of the policy maps holds: slot_plan[s], or nothing when
+	 * NULL; slot_known[s] false: unknown (adopted from an earlier run, or a
+	 * write failed half way): its keys are read back and deleted before
+	 * reuse. slot_live[s]: programs may still read slot s (active since the
+	 * last fence).
 	 */
-	int slot_fds[2][_SET_MAX];
-	bool slot_shared[_SET_MAX]; /* both slots hold the same map: never modify it */
+	struct pcompile_plan *slot_plan[2];
+	bool slot_known[2], slot_live[2];
+	/* a slot write in progress (job_begin()/job_step()) */
+	struct {
+		bool on;
+		uint32_t slot;
+		struct pcompile_plan *plan; /* owned by e->plan or a slot meanwhile */
+		unsigned set; /* next set to write */
+		struct map_batch del[SET_PROCV], upd[SET_PROCV];
+		size_t n_writes; /* deletes + updates */
+	} job;
+	size_t last_writes; /* map writes of the last policy change */
+	uint64_t last_apply_usec;
+	bool last_unchanged;
+	struct event_source *job_source;
 	const struct config *config; /* last applied */
 	struct policy *policy; /* matcher for cmdline verdicts (NULL without cmdline apps) */
 	struct pcompile_plan *plan; /* last compiled */
 	bool plan_installed; /* plan is what slot gen holds */
-	struct pcompile_plan *prev_plan; /* what slot gen ^ 1 holds; NULL: unknown */
 	char **rules_desc;
 	struct host_entry *hosts;
 	size_t n_hosts;
@@ -92,16 +119,6 @@ static void closedir_p(DIR **d)
 {
 	if (*d)
 		closedir(*d);
-}
-
-static struct bpf_map *outer_map(struct enforce *e, unsigned i)
-{
-	struct bpf_map *m[_SET_MAX] = {
-		e->skel->maps.enf_ids,	 e->skel->maps.enf_rules, e->skel->maps.enf_ports,
-		e->skel->maps.enf_cidr4, e->skel->maps.enf_cidr6, e->skel->maps.enf_procv,
-	};
-
-	return m[i];
 }
 
 static struct bpf_program *link_prog(struct enforce *e, unsigned i)
@@ -541,39 +558,185 @@ int enforce_update_local_addrs(struct enforce *e)
 	return r < 0 ? r : 0;
 }
 
-/*
- * Must match the templates in enforce.bpf.c exactly (the kernel checks type,
- * sizes and flags when an inner map is installed); libbpf drops its copy of
- * the template after load, so they are spelled out here.
- */
+/* Key and value sizes of the policy maps (bpf/enforce.bpf.c). */
 static const struct {
-	enum bpf_map_type type;
-	__u32 key_size, value_size, max_entries;
-} inner_tmpl[_SET_MAX] = {
-	[SET_IDS] = { BPF_MAP_TYPE_HASH, sizeof(struct aegis_enf_id_key),
-		      sizeof(struct aegis_enf_id_val), AEGIS_ENF_MAX_IDS },
-	[SET_RULES] = { BPF_MAP_TYPE_HASH, sizeof(__u32), sizeof(struct aegis_enf_rule),
-			AEGIS_ENF_MAX_RULES },
-	[SET_PORTS] = { BPF_MAP_TYPE_LPM_TRIE, sizeof(struct aegis_enf_port_key), sizeof(__u32),
-			AEGIS_ENF_MAX_PORTS },
-	[SET_CIDR4] = { BPF_MAP_TYPE_LPM_TRIE, sizeof(struct aegis_enf_cidr4_key), sizeof(__u32),
-			AEGIS_ENF_MAX_CIDR4 },
-	[SET_CIDR6] = { BPF_MAP_TYPE_LPM_TRIE, sizeof(struct aegis_enf_cidr6_key), sizeof(__u32),
-			AEGIS_ENF_MAX_CIDR6 },
-	[SET_PROCV] = { BPF_MAP_TYPE_HASH, sizeof(__u32), sizeof(struct aegis_enf_procv),
-			AEGIS_ENF_MAX_PROCS },
+	__u32 key_size, value_size;
+} set_sizes[_SET_MAX] = {
+	[SET_IDS] = { sizeof(struct aegis_enf_id_key), sizeof(struct aegis_enf_id_val) },
+	[SET_RULES] = { sizeof(__u32), sizeof(struct aegis_enf_rule) },
+	[SET_PORTS] = { sizeof(struct aegis_enf_port_key), sizeof(__u32) },
+	[SET_CIDR4] = { sizeof(struct aegis_enf_cidr4_key), sizeof(__u32) },
+	[SET_CIDR6] = { sizeof(struct aegis_enf_cidr6_key), sizeof(__u32) },
+	[SET_PROCV] = { sizeof(__u32), sizeof(struct aegis_enf_procv) },
 };
 
-static int inner_create(unsigned i)
+static struct bpf_map *set_map(struct enforce *e, unsigned set)
 {
-	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+	struct bpf_map *m[_SET_MAX] = {
+		e->skel->maps.enf_ids,	 e->skel->maps.enf_rules, e->skel->maps.enf_ports,
+		e->skel->maps.enf_cidr4, e->skel->maps.enf_cidr6, e->skel->maps.enf_procv,
+	};
 
-	return RET_NERRNO(bpf_map_create(inner_tmpl[i].type, "aegis_enf", inner_tmpl[i].key_size,
-					 inner_tmpl[i].value_size, inner_tmpl[i].max_entries,
-					 &opts));
+	return m[set];
 }
 
-/* A set's plan entries as key (+ value) records, for the in-place diff. */
+/* Puts a plan key (slot-less) into slot bit's half of the set's map. */
+static void key_to_slot(unsigned set, void *key, __u32 bit)
+{
+	switch (set) {
+	case SET_IDS:
+		((struct aegis_enf_id_key *)key)->slot = bit;
+		break;
+	case SET_PORTS:
+		((struct aegis_enf_port_key *)key)->set[0] |= bit >> 24;
+		break;
+	case SET_CIDR4:
+		((struct aegis_enf_cidr4_key *)key)->set[0] |= bit >> 24;
+		break;
+	case SET_CIDR6:
+		((struct aegis_enf_cidr6_key *)key)->set[0] |= bit >> 24;
+		break;
+	default: /* rules, procv: a __u32 */
+		*(__u32 *)key |= bit;
+		break;
+	}
+}
+
+/* Which slot a key of the set's map belongs to (key_to_slot()'s bit). */
+static __u32 key_slot(unsigned set, const void *key)
+{
+	switch (set) {
+	case SET_IDS:
+		return ((const struct aegis_enf_id_key *)key)->slot ? AEGIS_ENF_SLOT_BIT : 0;
+	case SET_PORTS:
+		return (__u32)(((const struct aegis_enf_port_key *)key)->set[0] & 0x80) << 24;
+	case SET_CIDR4:
+		return (__u32)(((const struct aegis_enf_cidr4_key *)key)->set[0] & 0x80) << 24;
+	case SET_CIDR6:
+		return (__u32)(((const struct aegis_enf_cidr6_key *)key)->set[0] & 0x80) << 24;
+	default:
+		return *(const __u32 *)key & AEGIS_ENF_SLOT_BIT;
+	}
+}
+
+static void map_batch_init(struct map_batch *b, unsigned set, __u32 slot_bit, bool del)
+{
+	*b = (struct map_batch){
+		.set = set,
+		.slot_bit = slot_bit,
+		.key_size = set_sizes[set].key_size,
+		.val_size = del ? 0 : set_sizes[set].value_size,
+	};
+}
+
+static void map_batch_done(struct map_batch *b)
+{
+	free(b->keys);
+	free(b->vals);
+	b->keys = b->vals = NULL;
+	b->n = b->cap = b->done = 0;
+}
+
+/* key: a plan key (slot-less) or, raw, a map key as it is. */
+static int map_batch_add(struct map_batch *b, const void *key, const void *val, bool raw)
+{
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 256;
+		uint8_t *k = realloc(b->keys, cap * b->key_size), *v;
+
+		if (!k)
+			return -ENOMEM;
+		b->keys = k;
+		if (b->val_size) {
+			v = realloc(b->vals, cap * b->val_size);
+			if (!v)
+				return -ENOMEM;
+			b->vals = v;
+		}
+		b->cap = cap;
+	}
+	memcpy(b->keys + b->n * b->key_size, key, b->key_size);
+	if (!raw)
+		key_to_slot(b->set, b->keys + b->n * b->key_size, b->slot_bit);
+	if (b->val_size)
+		memcpy(b->vals + b->n * b->val_size, val, b->val_size);
+	b->n++;
+	return 0;
+}
+
+static bool batch_unsupported(int r)
+{
+	/* no batch op for this map type (ENOTSUPP), or no batch command at all */
+	return r == -524 || r == -EOPNOTSUPP || r == -EINVAL;
+}
+
+/* Writes or deletes up to max of the gathered entries not done yet. */
+static int map_batch_flush(struct map_batch *b, int fd, size_t max)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	size_t end = b->n - b->done > max ? b->done + max : b->n;
+	int r = 0;
+
+	while (b->done < end) {
+		__u32 count = (__u32)MIN(end - b->done, (size_t)UINT32_MAX);
+		const void *k = b->keys + b->done * b->key_size;
+
+		if (b->val_size)
+			r = RET_NERRNO(bpf_map_update_batch(fd, k, b->vals + b->done * b->val_size,
+							    &count, &opts));
+		else
+			r = RET_NERRNO(bpf_map_delete_batch(fd, k, &count, &opts));
+		/*
+		 * no batch op (old kernels leave count as it was): one by one from
+		 * here; rewriting or deleting an entry twice does no harm
+		 */
+		if (r < 0 && batch_unsupported(r))
+			break;
+		if (r == -ENOENT && !b->val_size) { /* already gone: what a delete wants */
+			b->done += count + 1;
+			r = 0;
+			continue;
+		}
+		if (r < 0)
+			return r;
+		b->done += count;
+	}
+	/* one by one from where the batch stopped */
+	for (; b->done < end && r < 0; b->done++) {
+		const void *k = b->keys + b->done * b->key_size;
+		int q;
+
+		if (b->val_size)
+			q = RET_NERRNO(bpf_map_update_elem(fd, k, b->vals + b->done * b->val_size,
+							   BPF_ANY));
+		else if ((q = RET_NERRNO(bpf_map_delete_elem(fd, k))) == -ENOENT)
+			q = 0;
+		if (q < 0)
+			return q;
+	}
+	return 0;
+}
+
+/* Gathers the keys of the set's map that are in slot bit's half, for deletion. */
+static int gather_slot_keys(int fd, unsigned set, __u32 bit, struct map_batch *del)
+{
+	_cleanup_free_ uint8_t *k = malloc(set_sizes[set].key_size),
+			       *next = malloc(set_sizes[set].key_size);
+	bool first = true;
+	int r = 0;
+
+	if (!k || !next)
+		return -ENOMEM;
+	while (r >= 0 && bpf_map_get_next_key(fd, first ? NULL : k, next) == 0) {
+		if (key_slot(set, next) == bit)
+			r = map_batch_add(del, next, NULL, true);
+		memcpy(k, next, set_sizes[set].key_size);
+		first = false;
+	}
+	return r;
+}
+
+/* A set's plan entries as key (+ value) records. */
 struct set_view {
 	const char *base;
 	size_t n, entsz, keysz, valoff, valsz; /* valoff SIZE_MAX: value is 1 (ports) */
@@ -581,6 +744,10 @@ struct set_view {
 
 static bool set_view(const struct pcompile_plan *p, unsigned set, struct set_view *v)
 {
+	static const struct pcompile_plan empty;
+
+	if (!p)
+		p = &empty;
 	switch (set) {
 	case SET_IDS:
 		*v = (struct set_view){ (const char *)p->ids,
@@ -658,131 +825,13 @@ static size_t view_last(const struct set_view *v, const size_t *idx, size_t i)
 }
 
 /*
- * Map writes gathered for one BPF_MAP_{UPDATE,DELETE}_BATCH call: one
- * syscall for a whole set instead of one per entry (50,000 LPM entries:
- * ~120 -> ~70 ms here). Kernels without the batch op for the map type get
- * the same writes one by one.
+ * Gathers what turns a slot holding plan o (NULL: nothing) into one holding
+ * plan n for set: deletes of what n lacks, updates of what is new or
+ * different. From nothing: n's entries in plan order (the last of a
+ * repeated key wins, as in the map).
  */
-struct map_batch {
-	size_t key_size, val_size;
-	uint8_t *keys, *vals;
-	size_t n, cap;
-};
-
-static void map_batch_done(struct map_batch *b)
-{
-	free(b->keys);
-	free(b->vals);
-	*b = (struct map_batch){ .key_size = b->key_size, .val_size = b->val_size };
-}
-
-static int map_batch_add(struct map_batch *b, const void *key, const void *val)
-{
-	if (b->n == b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 256;
-		uint8_t *k = realloc(b->keys, cap * b->key_size), *v;
-
-		if (!k)
-			return -ENOMEM;
-		b->keys = k;
-		if (b->val_size) {
-			v = realloc(b->vals, cap * b->val_size);
-			if (!v)
-				return -ENOMEM;
-			b->vals = v;
-		}
-		b->cap = cap;
-	}
-	memcpy(b->keys + b->n * b->key_size, key, b->key_size);
-	if (b->val_size)
-		memcpy(b->vals + b->n * b->val_size, val, b->val_size);
-	b->n++;
-	return 0;
-}
-
-static bool batch_unsupported(int r)
-{
-	/* no batch op for this map type (ENOTSUPP), or no batch command at all */
-	return r == -524 || r == -EOPNOTSUPP || r == -EINVAL;
-}
-
-/* Writes (val_size != 0) or deletes (val_size 0) the gathered entries in fd. */
-static int map_batch_flush(struct map_batch *b, int fd)
-{
-	LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	size_t done = 0;
-	int r = 0;
-
-	while (done < b->n) {
-		__u32 count = (__u32)MIN(b->n - done, (size_t)UINT32_MAX);
-		const void *k = b->keys + done * b->key_size;
-
-		if (b->val_size)
-			r = RET_NERRNO(bpf_map_update_batch(fd, k, b->vals + done * b->val_size,
-							    &count, &opts));
-		else
-			r = RET_NERRNO(bpf_map_delete_batch(fd, k, &count, &opts));
-		if (r < 0 && count == 0 && batch_unsupported(r))
-			break;
-		if (r == -ENOENT && !b->val_size) { /* already gone: what a delete wants */
-			done += count + 1;
-			r = 0;
-			continue;
-		}
-		if (r < 0)
-			return r;
-		done += count;
-	}
-	/* one by one from where the batch stopped */
-	for (; done < b->n && r < 0; done++) {
-		const void *k = b->keys + done * b->key_size;
-		int q;
-
-		if (b->val_size)
-			q = RET_NERRNO(
-				bpf_map_update_elem(fd, k, b->vals + done * b->val_size, BPF_ANY));
-		else if ((q = RET_NERRNO(bpf_map_delete_elem(fd, k))) == -ENOENT)
-			q = 0;
-		if (q < 0)
-			return q;
-	}
-	b->n = 0;
-	return 0;
-}
-
-/* Fills a fresh inner map of set from plan p. */
-static int fill_one(const struct pcompile_plan *p, unsigned set, int fd)
-{
-	struct map_batch b = { inner_tmpl[set].key_size, inner_tmpl[set].value_size };
-	struct set_view v;
-	int r = 0;
-
-	if (set == SET_RULES) {
-		for (__u32 i = 0; i < p->n_rules && r >= 0; i++)
-			r = map_batch_add(&b, &i, &p->rules[i]);
-	} else if (set_view(p, set, &v)) {
-		/* in plan order: where a key repeats, the last one wins, as in the diff */
-		for (size_t i = 0; i < v.n && r >= 0; i++)
-			r = map_batch_add(&b, view_key(&v, i), view_val(&v, i));
-	} /* else procv: verdicts, written by scan_procs() */
-	if (r >= 0)
-		r = map_batch_flush(&b, fd);
-	map_batch_done(&b);
-	return r;
-}
-
-/* One entry of the diff: counted only (dry, no batches) or gathered. */
-static int diff_op(struct map_batch *upd, struct map_batch *del, const void *key, const void *val,
-		   unsigned *n_ops)
-{
-	(*n_ops)++;
-	if (!upd)
-		return 0;
-	return val ? map_batch_add(upd, key, val) : map_batch_add(del, key, NULL);
-}
-
 static int diff_gather(const struct pcompile_plan *o, const struct pcompile_plan *n, unsigned set,
-		       struct map_batch *upd, struct map_batch *del, unsigned *n_ops)
+		       struct map_batch *upd, struct map_batch *del)
 {
 	_cleanup_free_ size_t *io = NULL, *in = NULL;
 	struct set_view vo, vn;
@@ -790,16 +839,22 @@ static int diff_gather(const struct pcompile_plan *o, const struct pcompile_plan
 	int r = 0;
 
 	if (set == SET_RULES) {
+		__u32 no = o ? (__u32)o->n_rules : 0;
+
 		for (__u32 i = 0; i < n->n_rules && r >= 0; i++)
-			if (i >= o->n_rules ||
-			    memcmp(&o->rules[i], &n->rules[i], sizeof(n->rules[i])))
-				r = diff_op(upd, del, &i, &n->rules[i], n_ops);
-		for (__u32 i = n->n_rules; i < o->n_rules && r >= 0; i++)
-			r = diff_op(upd, del, &i, NULL, n_ops);
+			if (i >= no || memcmp(&o->rules[i], &n->rules[i], sizeof(n->rules[i])))
+				r = map_batch_add(upd, &i, &n->rules[i], false);
+		for (__u32 i = (__u32)n->n_rules; i < no && r >= 0; i++)
+			r = map_batch_add(del, &i, NULL, false);
 		return r;
 	}
 	if (!set_view(o, set, &vo) || !set_view(n, set, &vn))
-		return -EINVAL;
+		return 0; /* procv: runtime verdicts, not in plans */
+	if (!vo.n) {
+		for (size_t i = 0; i < vn.n && r >= 0; i++)
+			r = map_batch_add(upd, view_key(&vn, i), view_val(&vn, i), false);
+		return r;
+	}
 	io = view_sorted(&vo);
 	in = view_sorted(&vn);
 	if (!io || !in)
@@ -815,15 +870,15 @@ static int diff_gather(const struct pcompile_plan *o, const struct pcompile_plan
 		    b >= vn.n ? -1 :
 				memcmp(view_key(&vo, io[a]), view_key(&vn, in[b]), vo.keysz);
 		if (c < 0) {
-			r = diff_op(upd, del, view_key(&vo, io[a]), NULL, n_ops);
+			r = map_batch_add(del, view_key(&vo, io[a]), NULL, false);
 			a++;
 		} else if (c > 0) {
-			r = diff_op(upd, del, view_key(&vn, in[b]), view_val(&vn, in[b]), n_ops);
+			r = map_batch_add(upd, view_key(&vn, in[b]), view_val(&vn, in[b]), false);
 			b++;
 		} else {
 			if (memcmp(view_val(&vo, io[a]), view_val(&vn, in[b]), vn.valsz))
-				r = diff_op(upd, del, view_key(&vn, in[b]), view_val(&vn, in[b]),
-					    n_ops);
+				r = map_batch_add(upd, view_key(&vn, in[b]), view_val(&vn, in[b]),
+						  false);
 			a++;
 			b++;
 		}
@@ -831,54 +886,14 @@ static int diff_gather(const struct pcompile_plan *o, const struct pcompile_plan
 	return r;
 }
 
-/*
- * Turns map fd, filled from plan o, into what plan n needs for set: deletes
- * and updates only the entries that differ (nothing may read the map).
- * fd < 0: only counts them. Returns the number of map operations or -errno.
- */
-static int diff_one(int fd, const struct pcompile_plan *o, const struct pcompile_plan *n,
-		    unsigned set)
-{
-	struct map_batch upd = { inner_tmpl[set].key_size, inner_tmpl[set].value_size };
-	struct map_batch del = { inner_tmpl[set].key_size, 0 };
-	unsigned n_ops = 0;
-	int r;
-
-	r = diff_gather(o, n, set, fd >= 0 ? &upd : NULL, &del, &n_ops);
-	/* deletes first: the map never holds more entries than one of the plans needs */
-	if (r >= 0 && fd >= 0)
-		r = map_batch_flush(&del, fd);
-	if (r >= 0 && fd >= 0)
-		r = map_batch_flush(&upd, fd);
-	map_batch_done(&upd);
-	map_batch_done(&del);
-	return r < 0 ? r : (int)n_ops;
-}
-
-/* Entries a fresh map of set needs (what fill_one() writes). */
-static size_t set_size(const struct pcompile_plan *p, unsigned set)
-{
-	struct set_view v;
-
-	if (set == SET_RULES)
-		return p->n_rules;
-	return set_view(p, set, &v) ? v.n : 0;
-}
-
 static bool mem_eq(const void *a, size_t na, const void *b, size_t nb, size_t size)
 {
 	return na == nb && (na == 0 || memcmp(a, b, na * size) == 0);
 }
 
-/*
- * Whether an inner map filled from plan a holds what plan b needs for set.
- * procv holds runtime verdicts: only the empty one of a policy without
- * cmdline apps (nothing writes it then) can be kept.
- */
+/* Whether plans a and b put the same entries in set's map. */
 static bool set_equal(const struct pcompile_plan *a, const struct pcompile_plan *b, unsigned set)
 {
-	if (!a || !b)
-		return false;
 	switch (set) {
 	case SET_IDS:
 		return mem_eq(a->ids, a->n_ids, b->ids, b->n_ids, sizeof(*a->ids));
@@ -890,10 +905,8 @@ static bool set_equal(const struct pcompile_plan *a, const struct pcompile_plan 
 		return mem_eq(a->c4, a->n_c4, b->c4, b->n_c4, sizeof(*a->c4));
 	case SET_CIDR6:
 		return mem_eq(a->c6, a->n_c6, b->c6, b->n_c6, sizeof(*a->c6));
-	case SET_PROCV:
-		return !a->has_cmdline && !b->has_cmdline;
 	default:
-		return false;
+		return true;
 	}
 }
 
@@ -909,6 +922,196 @@ static bool plan_equal(const struct pcompile_plan *a, const struct pcompile_plan
 		if (!set_equal(a, b, i))
 			return false;
 	return true;
+}
+
+/* ---- slot writes */
+
+/*
+ * Waits until no BPF program still runs that may have read a slot before
+ * the last flip: the kernel answers an update of a map-in-map only after an
+ * RCU grace period (~16 ms here), and the cgroup/raw_tp programs run inside
+ * RCU read sections.
+ */
+static int fence(struct enforce *e)
+{
+	__u32 zero = 0;
+	int r;
+
+	r = RET_NERRNO(bpf_map_update_elem(bpf_map__fd(e->skel->maps.enf_fence), &zero,
+					   &e->fence_inner_fd, BPF_ANY));
+	if (r < 0)
+		return r;
+	e->slot_live[0] = e->slot_live[1] = false;
+	e->slot_live[e->gen] = true;
+	return 0;
+}
+
+/* Frees plan p unless a slot or the last compile still refers to it. */
+static void plan_release(struct enforce *e, struct pcompile_plan *p)
+{
+	if (p && p != e->plan && p != e->slot_plan[0] && p != e->slot_plan[1])
+		pcompile_plan_free(p);
+}
+
+static void slot_set(struct enforce *e, uint32_t slot, struct pcompile_plan *p, bool known)
+{
+	struct pcompile_plan *old = e->slot_plan[slot];
+
+	e->slot_plan[slot] = p;
+	e->slot_known[slot] = known;
+	plan_release(e, old);
+}
+
+static void job_reset(struct enforce *e)
+{
+	for (unsigned i = 0; i < SET_PROCV; i++) {
+		map_batch_done(&e->job.del[i]);
+		map_batch_done(&e->job.upd[i]);
+	}
+	e->job.on = false;
+	if (e->job_source)
+		(void)event_source_set_time(e->job_source, 0);
+}
+
+/*
+ * Starts turning slot's entries into plan p's: gathers the deletes (all of
+ * the slot's keys when its content is unknown) and updates; job_step()
+ * writes them once the slot's last readers are gone. procv (runtime
+ * verdicts) is left to the caller. The slot's content is unknown until
+ * job_step() has written everything.
+ */
+static int job_begin(struct enforce *e, uint32_t slot, struct pcompile_plan *p)
+{
+	const struct pcompile_plan *o = e->slot_plan[slot];
+	bool known = e->slot_known[slot];
+	__u32 bit = AEGIS_ENF_SLOT(slot);
+	int r = 0;
+
+	job_reset(e);
+	e->job.slot = slot;
+	e->job.plan = p;
+	e->job.set = 0;
+	for (unsigned i = 0; i < SET_PROCV && r >= 0; i++) {
+		map_batch_init(&e->job.del[i], i, bit, true);
+		map_batch_init(&e->job.upd[i], i, bit, false);
+		if (!known)
+			r = gather_slot_keys(bpf_map__fd(set_map(e, i)), i, bit, &e->job.del[i]);
+		if (r >= 0)
+			r = diff_gather(known ? o : NULL, p, i, &e->job.upd[i], &e->job.del[i]);
+	}
+	e->job.n_writes = 0;
+	for (unsigned i = 0; i < SET_PROCV; i++)
+		e->job.n_writes += e->job.del[i].n + e->job.upd[i].n;
+	/* what the slot holds is in between from here on */
+	slot_set(e, slot, NULL, false);
+	if (r < 0) {
+		job_reset(e);
+		return r;
+	}
+	e->job.on = true;
+	return 0;
+}
+
+/*
+ * Writes up to max entries of the job (SIZE_MAX: all). Returns 1 when the
+ * slot holds the job's plan, 0 if more is left, or -errno (slot unknown).
+ */
+static int job_step(struct enforce *e, size_t max)
+{
+	/* readers of the slot from before the last flip are gone first */
+	if (e->slot_live[e->job.slot] && e->job.slot != e->gen) {
+		int r = fence(e);
+
+		if (r < 0) {
+			job_reset(e);
+			return r;
+		}
+	}
+	while (e->job.set < SET_PROCV && max > 0) {
+		unsigned i = e->job.set;
+		struct map_batch *d = &e->job.del[i], *u = &e->job.upd[i];
+		/* deletes first: the slot never holds more entries than one of the plans */
+		struct map_batch *b = d->done < d->n ? d : u;
+		size_t before = b->done;
+		int r = map_batch_flush(b, bpf_map__fd(set_map(e, i)), max);
+
+		if (r < 0) {
+			job_reset(e);
+			return r;
+		}
+		max -= b->done - before;
+		if (d->done == d->n && u->done == u->n)
+			e->job.set++;
+	}
+	if (e->job.set < SET_PROCV)
+		return 0;
+	slot_set(e, e->job.slot, e->job.plan, true);
+	job_reset(e);
+	return 1;
+}
+
+/* Completes a background slot write now (a reload needs the slots settled). */
+static int job_finish(struct enforce *e)
+{
+	return e->job.on ? job_step(e, SIZE_MAX) : 0;
+}
+
+#define JOB_STEP_ENTRIES 4096 /* per event loop turn: a few ms */
+
+static int on_job(struct event_source *s, uint64_t now, void *userdata)
+{
+	struct enforce *e = userdata;
+	int r;
+
+	if (!e->job.on)
+		return 0;
+	r = job_step(e, JOB_STEP_ENTRIES);
+	if (r > 0)
+		log_debug("Enforcement slot %u mirrors the active policy", e->gen ^ 1);
+	if (r < 0)
+		log_warning_errno(r,
+				  "Failed to mirror the enforcement policy into slot %u, it is "
+				  "rewritten at the next reload: %m",
+				  e->job.slot);
+	else if (r == 0)
+		(void)event_source_set_time(s, now_usec(CLOCK_MONOTONIC));
+	return 0;
+}
+
+/*
+ * After a flip: bring the now inactive slot to the active plan in the
+ * background (a few thousand entries per loop turn), so the next change is
+ * a small difference written in place.
+ */
+static void mirror_schedule(struct enforce *e)
+{
+	uint32_t slot = e->gen ^ 1;
+	int r;
+
+	if (!e->plan_installed || (e->slot_known[slot] && e->slot_plan[slot] == e->plan))
+		return;
+	if (!e->job_source)
+		return; /* enforce_attach_event_loop() schedules it */
+	r = job_begin(e, slot, e->plan);
+	if (r < 0) {
+		log_warning_errno(r, "Failed to mirror the enforcement policy: %m");
+		return;
+	}
+	(void)event_source_set_time(e->job_source, now_usec(CLOCK_MONOTONIC));
+}
+
+/* Clears slot bit's verdicts in procv (they belong to the policy the slot held). */
+static int procv_clear(struct enforce *e, __u32 bit)
+{
+	struct map_batch del;
+	int fd = bpf_map__fd(e->skel->maps.enf_procv), r;
+
+	map_batch_init(&del, SET_PROCV, bit, true);
+	r = gather_slot_keys(fd, SET_PROCV, bit, &del);
+	if (r >= 0)
+		r = map_batch_flush(&del, fd, SIZE_MAX);
+	map_batch_done(&del);
+	return r;
 }
 
 /* ---- per-process verdicts */
@@ -948,7 +1151,8 @@ static char *proc_unit(pid_t pid)
 	return unit;
 }
 
-static int verdict_write(struct enforce *e, int procv_fd, pid_t pid, const char *exe,
+/* Writes pid's cmdline verdict into slot's half of procv. */
+static int verdict_write(struct enforce *e, uint32_t slot, pid_t pid, const char *exe,
 			 const char *cmdline, uid_t uid)
 {
 	struct proc_info pi = {
@@ -958,8 +1162,9 @@ static int verdict_write(struct enforce *e, int procv_fd, pid_t pid, const char 
 		.cmdline = (char *)cmdline,
 	};
 	_cleanup_free_ char *unit = NULL;
+	int fd = bpf_map__fd(e->skel->maps.enf_procv);
 	const struct app *a;
-	__u32 k = pid;
+	__u32 k = AEGIS_ENF_SLOT(slot) | (__u32)pid;
 
 	if (e->need_unit)
 		pi.unit = unit = proc_unit(pid);
@@ -967,10 +1172,10 @@ static int verdict_write(struct enforce *e, int procv_fd, pid_t pid, const char 
 	if (a && a->cmdline) {
 		struct aegis_enf_procv v = { .rule = (__u32)a->index };
 
-		return RET_NERRNO(bpf_map_update_elem(procv_fd, &k, &v, BPF_ANY));
+		return RET_NERRNO(bpf_map_update_elem(fd, &k, &v, BPF_ANY));
 	}
 	/* exe/path/user/unit rules decide in the kernel */
-	(void)bpf_map_delete_elem(procv_fd, &k);
+	(void)bpf_map_delete_elem(fd, &k);
 	return 0;
 }
 
@@ -987,20 +1192,21 @@ int enforce_proc_exec(struct enforce *e, pid_t pid, const char *exe, const char 
 
 	if (!e)
 		return 0;
-	if (e->policy && e->procv_fd >= 0)
-		r = verdict_write(e, e->procv_fd, pid, exe ? exe : "", cmdline ? cmdline : "", uid);
+	if (e->policy && e->plan_installed)
+		r = verdict_write(e, e->gen, pid, exe ? exe : "", cmdline ? cmdline : "", uid);
 	pending_clear(e, pid);
 	return r;
 }
 
 void enforce_proc_exit(struct enforce *e, pid_t pid)
 {
-	__u32 k = pid;
-
 	if (!e)
 		return;
-	if (e->procv_fd >= 0)
-		(void)bpf_map_delete_elem(e->procv_fd, &k);
+	for (uint32_t slot = 0; slot < 2; slot++) {
+		__u32 k = AEGIS_ENF_SLOT(slot) | (__u32)pid;
+
+		(void)bpf_map_delete_elem(bpf_map__fd(e->skel->maps.enf_procv), &k);
+	}
 	pending_clear(e, pid);
 }
 
@@ -1043,7 +1249,7 @@ static int read_proc_exec(pid_t pid, char *exe, size_t exe_size, char *cl, size_
 }
 
 /* Verdicts for processes that already run (started before aegis, or before a reload). */
-static void scan_procs(struct enforce *e, int procv_fd)
+static void scan_procs(struct enforce *e, uint32_t slot)
 {
 	_cleanup_(closedir_p) DIR *d = opendir("/proc");
 	struct dirent *de;
@@ -1059,7 +1265,7 @@ static void scan_procs(struct enforce *e, int procv_fd)
 		/* kernel threads (no exe) and processes gone meanwhile are skipped */
 		if (read_proc_exec((pid_t)u, exe, sizeof(exe), cl, sizeof(cl)) < 0)
 			continue;
-		(void)verdict_write(e, procv_fd, (pid_t)u, exe, cl, proc_uid((pid_t)u));
+		(void)verdict_write(e, slot, (pid_t)u, exe, cl, proc_uid((pid_t)u));
 	}
 }
 
@@ -1137,9 +1343,15 @@ int enforce_attach_event_loop(struct enforce *e, struct event_loop *l)
 		return fd;
 	e->events_source = event_source_free(e->events_source);
 	e->recompile_source = event_source_free(e->recompile_source);
+	e->job_source = event_source_free(e->job_source);
 	r = event_loop_add_timer(l, /* usec= */ 0, on_recompile, e, &e->recompile_source);
 	if (r < 0)
 		return r;
+	r = event_loop_add_timer(l, /* usec= */ 0, on_job, e, &e->job_source);
+	if (r < 0)
+		return r;
+	/* the start's policy went into one slot: the other follows in the background */
+	mirror_schedule(e);
 	return event_loop_add_io(l, fd, EPOLLIN, on_events_io, e, &e->events_source);
 }
 
@@ -1187,74 +1399,35 @@ static void rescan_active(struct enforce *e, struct policy *pol)
 	struct policy *old = TAKE_PTR(e->policy);
 
 	e->policy = pol;
-	scan_procs(e, e->procv_fd);
+	scan_procs(e, e->gen);
 	e->policy = old;
 }
 
+/*
+ * Writes plan into the inactive slot (the difference to what it holds, or
+ * all of it), its verdicts and header, then flips to it.
+ */
 static int apply_plan(struct enforce *e, struct pcompile_plan *plan, struct policy *pol)
 {
 	uint32_t slot = e->gen ^ 1, zero = 0;
-	const struct pcompile_plan *active = e->plan_installed ? e->plan : NULL;
-	int fds[_SET_MAX], r = 0;
-	bool install[_SET_MAX] = {}, shared[_SET_MAX] = {}, fenced = false;
 	struct aegis_enf_hdr hdr = plan->hdr;
-	unsigned i;
+	int r;
 
-	for (i = 0; i < _SET_MAX; i++)
-		fds[i] = -EBADF;
-	for (i = 0; i < _SET_MAX && r >= 0; i++) {
-		/* the inactive slot holds it already: nothing to do */
-		if (e->slot_fds[slot][i] >= 0 && set_equal(e->prev_plan, plan, i)) {
-			fds[i] = e->slot_fds[slot][i];
-			continue;
-		}
-		/* unchanged since the active policy: share its map (never written again) */
-		if (e->slot_fds[e->gen][i] >= 0 && set_equal(active, plan, i)) {
-			install[i] = shared[i] = true;
-			fds[i] = RET_NERRNO(fcntl(e->slot_fds[e->gen][i], F_DUPFD_CLOEXEC, 3));
-			r = fds[i];
-			continue;
-		}
-		/*
-		 * The inactive slot's own map, content known: apply the difference
-		 * in place (after one grace period: no program that read the slot
-		 * before the last flip still runs).
-		 */
-		if (i != SET_PROCV && e->prev_plan && e->slot_fds[slot][i] >= 0 &&
-		    !e->slot_shared[i] &&
-		    /* more changes than half a fresh fill: build fresh (fewer syscalls) */
-		    (size_t)diff_one(-EBADF, e->prev_plan, plan, i) <= set_size(plan, i) / 2) {
-			if (!fenced) {
-				/* rewriting the same inner map waits for an RCU grace period */
-				r = RET_NERRNO(bpf_map_update_elem(bpf_map__fd(outer_map(e, i)),
-								   &slot, &e->slot_fds[slot][i],
-								   BPF_ANY));
-				fenced = true;
-			}
-			fds[i] = e->slot_fds[slot][i];
-			if (r >= 0)
-				r = diff_one(fds[i], e->prev_plan, plan, i);
-			continue;
-		}
-		install[i] = true;
-		fds[i] = inner_create(i);
-		r = fds[i];
-		if (r >= 0)
-			r = fill_one(plan, i, fds[i]);
-	}
-	/*
-	 * install the new set in the inactive slot: nothing reads it yet (each
-	 * update waits for an RCU grace period: only the changed sets)
-	 */
-	for (i = 0; i < _SET_MAX && r >= 0; i++)
-		if (install[i])
-			r = RET_NERRNO(bpf_map_update_elem(bpf_map__fd(outer_map(e, i)), &slot,
-							   &fds[i], BPF_ANY));
+	r = job_finish(e); /* a background mirror: the slots settle first */
+	if (r >= 0)
+		r = job_begin(e, slot, plan);
+	if (r >= 0)
+		e->last_writes = e->job.n_writes;
+	if (r >= 0)
+		r = job_step(e, SIZE_MAX);
+	/* verdicts: the slot's old ones belong to the policy it held */
+	if (r >= 0)
+		r = procv_clear(e, AEGIS_ENF_SLOT(slot));
 	if (r >= 0 && pol && plan->has_cmdline) {
 		struct policy *old = TAKE_PTR(e->policy);
 
 		e->policy = pol;
-		scan_procs(e, fds[SET_PROCV]);
+		scan_procs(e, slot);
 		e->policy = old;
 	}
 	/* unique per set: the kernel's per-process cache (enf_pcache) is keyed on it */
@@ -1269,21 +1442,13 @@ static int apply_plan(struct enforce *e, struct pcompile_plan *plan, struct poli
 		r = RET_NERRNO(bpf_map_update_elem(bpf_map__fd(e->skel->maps.enf_gen), &zero, &slot,
 						   BPF_ANY));
 	if (r < 0) {
-		for (i = 0; i < _SET_MAX; i++)
-			if (install[i])
-				safe_close(fds[i]);
-		/* the inactive slot may be half updated: its content is unknown now */
-		e->prev_plan = pcompile_plan_free(e->prev_plan);
+		/* the inactive slot may be half written: its content is unknown now */
+		e->slot_plan[slot] = NULL; /* plan is the caller's */
+		e->slot_known[slot] = false;
 		return r;
 	}
-	for (i = 0; i < _SET_MAX; i++)
-		if (install[i]) {
-			safe_close(e->slot_fds[slot][i]);
-			e->slot_fds[slot][i] = fds[i];
-			e->slot_shared[i] = shared[i];
-		}
-	e->procv_fd = e->slot_fds[slot][SET_PROCV];
 	e->gen = slot;
+	e->slot_live[slot] = true;
 	e->seq++;
 	return 0;
 }
@@ -1301,12 +1466,19 @@ static int compile_and_apply(struct enforce *e, const struct config *c, int log_
 	char **desc;
 	uint64_t t0 = now_usec(CLOCK_MONOTONIC);
 	uint64_t t_compile;
+	struct pcompile_plan *old;
 	bool installed = true, unchanged = false;
 	int r = 0;
 
 	r = pcompile(c, &env, &plan);
 	if (r < 0)
 		return r;
+	/* the set ids of the plan in force: unchanged sets keep their map entries */
+	r = pcompile_renumber(plan, e->plan);
+	if (r < 0) {
+		pcompile_plan_free(plan);
+		return r;
+	}
 	t_compile = now_usec(CLOCK_MONOTONIC) - t0;
 	if (plan->has_cmdline) {
 		r = policy_new(c, &pol);
@@ -1319,8 +1491,7 @@ static int compile_and_apply(struct enforce *e, const struct config *c, int log_
 	e->need_unit = config_has_unit(c);
 	/*
 	 * Nothing attached and nothing to block: no program reads the maps, so
-	 * skip installing them (each map-in-map update waits for an RCU grace
-	 * period: ~80 ms per reload for nothing).
+	 * skip writing them (a large policy's entries cost ~1 us each).
 	 */
 	if (!desc)
 		r = -ENOMEM;
@@ -1344,16 +1515,22 @@ static int compile_and_apply(struct enforce *e, const struct config *c, int log_
 	e->rules_desc = desc;
 	policy_free(e->policy);
 	e->policy = pol;
-	if (!installed) /* slot gen keeps what it holds, if anything */
-		e->plan = pcompile_plan_free(e->plan);
-	else if (!unchanged) { /* flipped: the old active plan is the inactive slot's now */
-		pcompile_plan_free(e->prev_plan);
-		e->prev_plan = e->plan_installed ? e->plan : pcompile_plan_free(e->plan);
-	} else
-		pcompile_plan_free(e->plan);
+	old = e->plan;
+	if (unchanged) {
+		/* same entries: what refers to the old plan holds the new one */
+		for (uint32_t i = 0; i < 2; i++)
+			if (e->slot_plan[i] == old)
+				e->slot_plan[i] = plan;
+		if (e->job.plan == old)
+			e->job.plan = plan;
+	} else if (e->job.on && e->job.plan == old)
+		(void)job_finish(e);
 	e->plan = plan;
 	e->plan_installed = installed;
 	e->config = c;
+	plan_release(e, old);
+	if (installed && !unchanged)
+		mirror_schedule(e);
 	/* nothing is attached until some rule blocks: no cost per connect before that */
 	if (!e->attached && (plan->hdr.flags & AEGIS_ENF_H_ACTIVE)) {
 		r = attach(e);
@@ -1361,10 +1538,14 @@ static int compile_and_apply(struct enforce *e, const struct config *c, int log_
 			return log_error_errno(r, "Failed to attach enforcement to %s: %m",
 					       e->cgroup_root);
 	}
+	e->last_apply_usec = now_usec(CLOCK_MONOTONIC) - t0;
+	e->last_unchanged = unchanged || !installed;
 	log_full(log_level,
 		 "Enforcement policy %" PRIu64 " applied in %" PRIu64 " ms (compile %" PRIu64
-		 " ms%s): %zu ids, %zu rules, %zu port prefixes, %zu+%zu CIDR prefixes",
+		 " ms, %zu map writes%s): %zu ids, %zu rules, %zu port prefixes, %zu+%zu CIDR "
+		 "prefixes",
 		 e->seq, (now_usec(CLOCK_MONOTONIC) - t0) / 1000, t_compile / 1000,
+		 unchanged || !installed ? (size_t)0 : e->last_writes,
 		 unchanged ? ", unchanged: installed maps kept" : "", plan->n_ids, plan->n_rules,
 		 plan->n_ports, plan->n_c4, plan->n_c6);
 	return 0;
@@ -1437,6 +1618,9 @@ static int adopt_state(struct enforce *e)
 		    h.seq > e->seq_base)
 			e->seq_base = h.seq;
 	}
+	/* what the pinned maps hold is the earlier run's: read back before reuse */
+	e->slot_known[0] = e->slot_known[1] = false;
+	e->slot_live[0] = e->slot_live[1] = true;
 	r = map_clear(bpf_map__fd(e->skel->maps.enf_exempt), sizeof(__u32));
 	if (r < 0)
 		return r;
@@ -1488,6 +1672,11 @@ static int enforce_start(struct enforce *e, const struct config *c)
 		if (r < 0)
 			return log_error_errno(r, "Failed to adopt pinned enforcement maps: %m");
 	}
+	e->fence_inner_fd = RET_NERRNO(bpf_map_create(BPF_MAP_TYPE_ARRAY, "aegis_fence",
+						      sizeof(__u32), sizeof(__u32), 1, NULL));
+	if (e->fence_inner_fd < 0)
+		return log_error_errno(e->fence_inner_fd,
+				       "Failed to create the enforcement fence: %m");
 	e->events = ring_buffer__new(bpf_map__fd(e->skel->maps.enf_events), on_exec_event, e, NULL);
 	if (!e->events)
 		return log_error_errno(errno, "Failed to open the enforcement exec feed: %m");
@@ -1511,9 +1700,9 @@ int enforce_new(const struct config *c, struct enforce **ret)
 	if (!e)
 		return -ENOMEM;
 	e->cgroup_fd = -EBADF;
-	e->procv_fd = -EBADF;
-	for (unsigned i = 0; i < 2 * _SET_MAX; i++)
-		e->slot_fds[i / _SET_MAX][i % _SET_MAX] = -EBADF;
+	e->fence_inner_fd = -EBADF;
+	/* fresh maps hold nothing (adopt_state() says otherwise for pinned ones) */
+	e->slot_known[0] = e->slot_known[1] = true;
 	e->persist = c->global.enforce_persist;
 	r = enforce_start(e, c);
 	if (r < 0) {
@@ -1575,6 +1764,8 @@ void enforce_get_status(const struct enforce *e, struct enforce_status *ret)
 	ret->verdict_latency_avg_us = e->n_exec_events ? e->lat_sum_ns / e->n_exec_events / 1000 :
 							 0;
 	ret->verdict_latency_max_us = e->lat_max_ns / 1000;
+	ret->apply_usec = e->last_apply_usec;
+	ret->map_writes = e->last_unchanged ? 0 : e->last_writes;
 }
 
 struct enforce *enforce_free(struct enforce *e)
@@ -1594,13 +1785,16 @@ struct enforce *enforce_free(struct enforce *e)
 	event_source_free(e->events_source);
 	event_source_free(e->recompile_source);
 	ring_buffer__free(e->events);
+	job_reset(e);
+	event_source_free(e->job_source);
 	aegis_enforce__destroy(e->skel);
-	for (unsigned i = 0; i < 2 * _SET_MAX; i++)
-		safe_close(e->slot_fds[i / _SET_MAX][i % _SET_MAX]);
+	safe_close(e->fence_inner_fd);
 	safe_close(e->cgroup_fd);
 	policy_free(e->policy);
+	for (uint32_t i = 0; i < 2; i++)
+		if (e->slot_plan[i] != e->plan && (i == 0 || e->slot_plan[1] != e->slot_plan[0]))
+			pcompile_plan_free(e->slot_plan[i]);
 	pcompile_plan_free(e->plan);
-	pcompile_plan_free(e->prev_plan);
 	strv_free(e->rules_desc);
 	for (size_t i = 0; i < e->n_hosts; i++) {
 		free(e->hosts[i].host);

@@ -10,31 +10,30 @@
  * enforce_free(). Only outbound connect()/sendmsg() can be refused this way;
  * inbound (accept) violations are left to the userspace actions.
  *
- * Reload (enforce_apply): the new policy is compiled into fresh inner maps
- * installed in the inactive slot of each outer map, then one 4-byte write of
- * the generation index flips every connect to the new policy at once.
- * Cheap reloads: when the compiled plan equals the installed one (same map
- * contents and header: SIGHUP, a config manager re-run), nothing is rebuilt
- * or flipped (cmdline verdicts are re-classified in place). Otherwise, per
- * set (ids, rules, ports, cidr4, cidr6, procv), cheapest first: the
- * inactive slot already holds that content (reload A -> B -> A): kept; it
- * is unchanged since the active policy: the active map is shared with the
- * inactive slot (one map-in-map update; shared maps are never modified:
- * ids/rules/ports/cidr maps are not written after install, procv is shared
- * only while no cmdline app exists, i.e. it stays empty); the inactive
- * slot's own map has known content (the previous policy): the difference
- * is applied in place (deletes/updates of the changed entries only, after
- * one RCU grace period so no program that read the slot before the last
- * flip still runs); else a fresh map is built. Every map-in-map update
- * waits for an RCU grace period, so the fewer the better. Any failure
- * makes the inactive slot's content unknown (the next reload rebuilds it).
- * Measured (2,000 apps, 25,000 whitelist /24s + 25,000 app remotes, load
- * average 6, enforcement part of "Reloaded"): unchanged 18-78 ms (was
- * 265-480 ms; it is pcompile's time now, 14-76 ms), a remotes port changed
- * 25-42 ms (diff in place; 143-154 ms the first time, when the inactive
- * slot is still empty), an added remotes entry that renumbers port sets
- * 160-180 ms. A dump of the active maps after such a sequence of reloads
- * equals a fresh start's, entry for entry.
+ * Reload (enforce_apply): the policy maps hold two slots (the slot is part
+ * of every key, bpf/enforce-api.h); the new policy is written into the
+ * inactive slot, then one 4-byte write of the generation index flips every
+ * connect to it at once. Cheap reloads:
+ *  - the compiled plan equals the installed one (same map contents and
+ *    header: SIGHUP, a config manager re-run): nothing is written or flipped
+ *    (cmdline verdicts are re-classified in place);
+ *  - set ids are stable (pcompile_renumber() against the plan in force, and
+ *    equal port sets shared), so an edit to one app changes that app's
+ *    entries only, and the inactive slot gets just the difference to what
+ *    it holds (batched deletes/updates);
+ *  - after a flip, the now inactive slot is brought to the active plan in
+ *    the background (JOB_STEP_ENTRIES per event loop turn), so it differs
+ *    from the next policy by that policy's changes only. A reload during
+ *    that finishes it first.
+ * Before a slot that was active is rewritten, one RCU grace period passes
+ * (an update of the enf_fence map-in-map): no program that read it before
+ * the flip still runs. A failure makes the slot's content unknown: its keys
+ * are read back and deleted before the next write (as after adopting
+ * pinned maps). No map-in-map installs: those wait for a grace period each.
+ * Measured (2,000 apps, 25,000 whitelist /24s + 25,000 app remotes; the
+ * enforcement part of "Reloaded"): start 70-105 ms (29,000 map writes),
+ * unchanged 9-22 ms (pcompile), one app's remotes port changed or a new port
+ * 12-27 ms (13-28 map writes), a whitelist entry changed 12-36 ms.
  * Each applied set gets a unique hdr.seq (continued from the pinned sets
  * when adopting): the kernel's per-process cache (enf_pcache in
  * bpf/enforce.bpf.c) is only valid for the seq it was filled under.
@@ -141,6 +140,8 @@ struct enforce_status {
 	bool kill_in_kernel; /* kill rules SIGKILL from the cgroup hook (else userspace kills) */
 	/* the exec feed: execs classified, and exec -> verdict-in-the-map latency */
 	uint64_t exec_events, verdict_latency_avg_us, verdict_latency_max_us;
+	uint64_t apply_usec; /* the last policy application (compile + map writes) */
+	uint64_t map_writes; /* map entries it wrote (0: unchanged) */
 };
 
 /* Load + attach (or adopt pinned) + compile c. */

@@ -623,6 +623,8 @@ int manager_reload(struct manager *m, struct strbuf *msg)
 		strbuf_printf(msg, "reloaded %s", path);
 out:
 	strbuf_done(&first);
+	/* a policy build's temporaries are freed: hand the pages back (large policies) */
+	(void)malloc_trim(0);
 	(void)sd_notify(0, "READY=1");
 	return r;
 }
@@ -713,6 +715,7 @@ static int setup_config(struct manager *m)
 {
 	const char *path = config_path(m);
 	struct config *c = NULL;
+	uint64_t t0;
 	int r;
 
 	if (!path) {
@@ -723,9 +726,11 @@ static int setup_config(struct manager *m)
 				AEGIS_DEFAULT_CONFIG);
 		return 0;
 	}
+	t0 = now_usec(CLOCK_MONOTONIC);
 	r = config_load_logged(path, &c, /* first_error= */ NULL);
 	if (r < 0)
 		return log_error_errno(r, "Failed to load %s: %m", path);
+	m->start_load_usec = now_usec(CLOCK_MONOTONIC) - t0;
 	return manager_apply_config(m, c);
 }
 
@@ -773,10 +778,24 @@ static void notify_ready(struct manager *m)
 {
 	char modes[256];
 
+	if (m->config) {
+		struct enforce_status es;
+
+		/* as "Reloaded": what loading the policy took, BPF programs aside */
+		enforce_get_status(m->enforce, &es);
+		log_info("Loaded %s in %" PRIu64 " ms (load %" PRIu64 ", policy %" PRIu64
+			 ", enforcement %" PRIu64 ")",
+			 config_path(m),
+			 (m->start_load_usec + m->apply_policy_usec + es.apply_usec + 500) / 1000,
+			 (m->start_load_usec + 500) / 1000, (m->apply_policy_usec + 500) / 1000,
+			 (es.apply_usec + 500) / 1000);
+	}
+
 	bpf_loader_modes_to_string(m->bpf, modes, sizeof(modes));
 	log_info("aegis ready: pid %d, %s, policy %s, attach modes: %s", (int)getpid(),
 		 m->opts.json ? "json output" : "text output", m->config ? config_path(m) : "none",
 		 modes);
+	(void)malloc_trim(0);
 	if (sd_watchdog_enabled(0, &m->watchdog_usec) <= 0)
 		m->watchdog_usec = 0;
 	(void)sd_notify(0, "READY=1");

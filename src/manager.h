@@ -111,6 +111,7 @@ struct manager {
 	struct enforce *enforce; /* cgroup programs + policy maps (block, kill) */
 	uint64_t detent_last; /* CLOCK_MONOTONIC of the last detent expiry */
 	uint64_t apply_policy_usec, apply_enforce_usec; /* last manager_apply_config() phases */
+	uint64_t start_load_usec; /* the configuration's load at start */
 	bool trace_stdout; /* per-connection lines on stdout (off when stdout is the journal) */
 	struct control *control; /* status/events/reload socket (manager-control.c) */
 };

@@ -104,6 +104,11 @@ static int port_prefix_cb(unsigned __int128 v, unsigned plen, void *userdata)
 	return 0;
 }
 
+static bool ranges_eq(const struct port_range *a, size_t na, const struct port_range *b, size_t nb)
+{
+	return na == nb && (na == 0 || memcmp(a, b, na * sizeof(*a)) == 0);
+}
+
 static int emit_ranges(struct pcompile_plan *p, uint32_t set, const struct port_range *r, size_t n)
 {
 	struct port_emit pe = { p, set };
@@ -117,15 +122,105 @@ static int emit_ranges(struct pcompile_plan *p, uint32_t set, const struct port_
 	return 0;
 }
 
+/*
+ * Port sets by content, while compiling: apps that allow the same ports
+ * share one set (the bench's 2,000 apps: 25,000 port entries -> 13), which
+ * also keeps a plan free of sets with equal content, as pcompile_renumber()
+ * wants.
+ */
+struct pset_entry {
+	uint64_t hash;
+	struct port_range *r;
+	size_t n;
+	uint32_t set;
+};
+
+struct pset_table {
+	struct pset_entry *e;
+	size_t n, mask;
+};
+
+static uint64_t ranges_hash(const struct port_range *r, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ n;
+
+	for (size_t i = 0; i < n; i++)
+		h = ((h ^ r[i].lo) * 0x100000001b3ULL ^ r[i].hi) * 0x100000001b3ULL;
+	return h;
+}
+
+static void pset_table_free(struct pset_table *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; t->e && i <= t->mask; i++)
+		free(t->e[i].r);
+	free(t->e);
+	free(t);
+}
+
+static int pset_grow(struct pset_table *t)
+{
+	size_t cap = t->e ? 2 * (t->mask + 1) : 64;
+	struct pset_entry *e = calloc(cap, sizeof(*e));
+
+	if (!e)
+		return -ENOMEM;
+	for (size_t i = 0; t->e && i <= t->mask; i++) {
+		size_t j;
+
+		if (!t->e[i].r)
+			continue;
+		for (j = t->e[i].hash & (cap - 1); e[j].r; j = (j + 1) & (cap - 1))
+			;
+		e[j] = t->e[i];
+	}
+	free(t->e);
+	t->e = e;
+	t->mask = cap - 1;
+	return 0;
+}
+
+/* The set id of port ranges r[0..n): an existing set with the same ranges, or a new one. */
+static int port_set_id(struct pcompile_plan *p, const struct port_range *r, size_t n,
+		       uint32_t *ret_set)
+{
+	struct pset_table *t = p->psets;
+	uint64_t h = ranges_hash(r, n);
+	size_t i;
+	int k;
+
+	if (!t) {
+		t = p->psets = calloc(1, sizeof(*t));
+		if (!t)
+			return -ENOMEM;
+	}
+	if (2 * (t->n + 1) > (t->e ? t->mask + 1 : 0) && pset_grow(t) < 0)
+		return -ENOMEM;
+	for (i = h & t->mask; t->e[i].r; i = (i + 1) & t->mask)
+		if (t->e[i].hash == h && ranges_eq(t->e[i].r, t->e[i].n, r, n)) {
+			*ret_set = t->e[i].set;
+			return 0;
+		}
+	t->e[i].r = malloc(n * sizeof(*r) + 1);
+	if (!t->e[i].r)
+		return -ENOMEM;
+	if (n)
+		memcpy(t->e[i].r, r, n * sizeof(*r));
+	t->e[i].n = n;
+	t->e[i].hash = h;
+	t->e[i].set = p->next_set++;
+	t->n++;
+	k = emit_ranges(p, t->e[i].set, r, n);
+	if (k < 0)
+		return k;
+	*ret_set = t->e[i].set;
+	return 0;
+}
+
 static int emit_portset(struct pcompile_plan *p, const struct portset *s, uint32_t *ret_set)
 {
-	uint32_t set = p->next_set++;
-	int r = emit_ranges(p, set, s->r, s->n);
-
-	if (r < 0)
-		return r;
-	*ret_set = set;
-	return 0;
+	return port_set_id(p, s->r, s->n, ret_set);
 }
 
 static int emit_cidr(struct pcompile_plan *p, uint32_t set, int family, const uint8_t *addr,
@@ -218,10 +313,6 @@ struct rctx {
 	struct pcompile_plan *p;
 	int family;
 	unsigned alen;
-	/* last created set, for dedup of identical unions */
-	struct port_range *last;
-	size_t n_last;
-	uint32_t last_set;
 };
 
 static int rent_cmp(const void *a, const void *b)
@@ -293,35 +384,13 @@ static int ranges_union(const struct port_range *a, size_t na, const struct port
 	return 0;
 }
 
-static bool ranges_eq(const struct port_range *a, size_t na, const struct port_range *b, size_t nb)
-{
-	return na == nb && (na == 0 || memcmp(a, b, na * sizeof(*a)) == 0);
-}
-
 static int node_set(struct rctx *x, struct rnode *node)
 {
-	int r;
-
 	if (node->n == 1 && node->r[0].lo <= 1 && node->r[0].hi == 65535) {
 		node->set = AEGIS_ENF_NO_SET;
 		return 0;
 	}
-	if (x->last && ranges_eq(x->last, x->n_last, node->r, node->n)) {
-		node->set = x->last_set;
-		return 0;
-	}
-	node->set = x->p->next_set++;
-	r = emit_ranges(x->p, node->set, node->r, node->n);
-	if (r < 0)
-		return r;
-	free(x->last);
-	x->last = malloc(node->n * sizeof(*node->r) + 1);
-	if (!x->last)
-		return -ENOMEM;
-	memcpy(x->last, node->r, node->n * sizeof(*node->r));
-	x->n_last = node->n;
-	x->last_set = node->set;
-	return 0;
+	return port_set_id(x->p, node->r, node->n, &node->set);
 }
 
 /* Entries sorted; emits one LPM key per node whose union grows. */
@@ -459,7 +528,6 @@ static int compile_remotes(struct pcompile_plan *p, const struct app *a,
 		x.alen = 16;
 		r = remotes_forest(&x, set, l.v6, l.n6);
 	}
-	free(x.last);
 	free(l.v4);
 	free(l.v6);
 	if (r >= 0)
@@ -714,6 +782,8 @@ int pcompile(const struct config *c, const struct pcompile_env *env, struct pcom
 		r = compile_app(p, c, c->apps[i], env);
 	}
 	p->exe_index = policy_exe_index_free(p->exe_index);
+	pset_table_free(p->psets);
+	p->psets = NULL;
 	if (r < 0) {
 		pcompile_plan_free(p);
 		return r;
@@ -740,6 +810,334 @@ struct pcompile_plan *pcompile_plan_free(struct pcompile_plan *p)
 	free(p->c6);
 	free(p->info);
 	policy_exe_index_free(p->exe_index);
+	pset_table_free(p->psets);
 	free(p);
 	return NULL;
+}
+
+/* ---- stable set ids */
+
+static uint32_t get_be(const __u8 b[4])
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* One LPM table of a plan (ports, c4, c6) seen as (set, rest of key, value) entries. */
+struct rn_tab {
+	const uint8_t *base;
+	size_t n, entsz, keysz, valoff; /* valoff 0: no value (ports) */
+	size_t *idx; /* sorted by set, key, position */
+};
+
+/* Per set id of a plan: its entries' ranges in each table's idx, and their hash. */
+struct rn_set {
+	size_t lo[3], hi[3];
+	uint64_t hash;
+	bool hashed;
+};
+
+struct rn_plan {
+	struct rn_tab t[3];
+	struct rn_set *sets; /* [next_set] */
+	uint32_t n_sets;
+};
+
+static uint32_t rn_set_of(const struct rn_tab *t, size_t i)
+{
+	return get_be(t->base + i * t->entsz + sizeof(__u32)); /* after prefixlen */
+}
+
+static uint32_t rn_val(const struct rn_tab *t, size_t i)
+{
+	uint32_t v = 0;
+
+	if (t->valoff)
+		memcpy(&v, t->base + i * t->entsz + t->valoff, sizeof(v));
+	return v;
+}
+
+static int rn_cmp(const void *a, const void *b, void *userdata)
+{
+	const struct rn_tab *t = userdata;
+	size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+	uint32_t sa = rn_set_of(t, ia), sb = rn_set_of(t, ib);
+	int c;
+
+	if (sa != sb)
+		return sa < sb ? -1 : 1;
+	c = memcmp(t->base + ia * t->entsz, t->base + ib * t->entsz, t->keysz);
+	return c ? c : (ia > ib) - (ia < ib);
+}
+
+static void rn_plan_done(struct rn_plan *r)
+{
+	for (unsigned k = 0; k < 3; k++)
+		free(r->t[k].idx);
+	free(r->sets);
+}
+
+static int rn_plan_init(struct rn_plan *r, const struct pcompile_plan *p)
+{
+	*r = (struct rn_plan){
+		.t = {
+			{ (const uint8_t *)p->ports, p->n_ports, sizeof(*p->ports), sizeof(*p->ports), 0 },
+			{ (const uint8_t *)p->c4, p->n_c4, sizeof(*p->c4), sizeof(p->c4->key),
+			  offsetof(struct pcompile_cidr4, val) },
+			{ (const uint8_t *)p->c6, p->n_c6, sizeof(*p->c6), sizeof(p->c6->key),
+			  offsetof(struct pcompile_cidr6, val) },
+		},
+		.n_sets = p->next_set,
+	};
+	r->sets = calloc(r->n_sets + 1, sizeof(*r->sets));
+	if (!r->sets)
+		return -ENOMEM;
+	for (unsigned k = 0; k < 3; k++) {
+		struct rn_tab *t = &r->t[k];
+
+		t->idx = malloc((t->n + 1) * sizeof(*t->idx));
+		if (!t->idx)
+			return -ENOMEM;
+		for (size_t i = 0; i < t->n; i++)
+			t->idx[i] = i;
+		qsort_r(t->idx, t->n, sizeof(*t->idx), rn_cmp, t);
+		for (size_t i = 0; i < t->n;) {
+			uint32_t s = rn_set_of(t, t->idx[i]);
+			size_t j = i;
+
+			while (j < t->n && rn_set_of(t, t->idx[j]) == s)
+				j++;
+			if (s >= r->n_sets)
+				return -EINVAL; /* not from pcompile() */
+			r->sets[s].lo[k] = i;
+			r->sets[s].hi[k] = j;
+			i = j;
+		}
+	}
+	return 0;
+}
+
+static bool rn_has_values(const struct rn_plan *r, uint32_t s)
+{
+	return r->sets[s].hi[1] > r->sets[s].lo[1] || r->sets[s].hi[2] > r->sets[s].lo[2];
+}
+
+#define RN_UNMAPPED 0xfffffffeu /* a new port set without an old id (yet) */
+
+/* A cidr value (port set id) in the old plan's numbering; map NULL: as is. */
+static uint32_t rn_map_val(uint32_t v, const uint32_t *map, uint32_t n)
+{
+	if (!map || v == AEGIS_ENF_NO_SET)
+		return v;
+	return v < n && map[v] != RN_UNMAPPED ? map[v] : RN_UNMAPPED;
+}
+
+static uint64_t rn_hash(const struct rn_plan *r, uint32_t s, const uint32_t *map)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (unsigned k = 0; k < 3; k++) {
+		const struct rn_tab *t = &r->t[k];
+
+		h = (h ^ (r->sets[s].hi[k] - r->sets[s].lo[k])) * 0x100000001b3ULL;
+		for (size_t i = r->sets[s].lo[k]; i < r->sets[s].hi[k]; i++) {
+			const uint8_t *e = t->base + t->idx[i] * t->entsz;
+			uint32_t v = rn_map_val(rn_val(t, t->idx[i]), map, r->n_sets);
+
+			/* prefixlen, then the key after the set id */
+			for (size_t b = 0; b < t->keysz; b++)
+				if (b < 4 || b >= 8)
+					h = (h ^ e[b]) * 0x100000001b3ULL;
+			h = (h ^ v) * 0x100000001b3ULL;
+		}
+	}
+	return h;
+}
+
+/* Same entries (set id aside), the new plan's values mapped. */
+static bool rn_equal(const struct rn_plan *o, uint32_t so, const struct rn_plan *n, uint32_t sn,
+		     const uint32_t *map)
+{
+	for (unsigned k = 0; k < 3; k++) {
+		const struct rn_tab *to = &o->t[k], *tn = &n->t[k];
+		size_t len = o->sets[so].hi[k] - o->sets[so].lo[k];
+
+		if (len != n->sets[sn].hi[k] - n->sets[sn].lo[k])
+			return false;
+		for (size_t i = 0; i < len; i++) {
+			size_t io = to->idx[o->sets[so].lo[k] + i],
+			       in = tn->idx[n->sets[sn].lo[k] + i];
+			const uint8_t *eo = to->base + io * to->entsz,
+				      *en = tn->base + in * tn->entsz;
+
+			if (memcmp(eo, en, 4) || memcmp(eo + 8, en + 8, to->keysz - 8) ||
+			    rn_val(to, io) != rn_map_val(rn_val(tn, in), map, n->n_sets))
+				return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Old set ids by content (open addressing): one slot per distinct content,
+ * its old ids chained, handed out once each (two apps with equal remotes
+ * keep their two sets).
+ */
+struct rn_index {
+	uint32_t *rep; /* old set id + 1 of the content; 0 = empty slot */
+	uint32_t *cursor; /* next old id of the content to hand out + 1; 0: none left */
+	uint64_t *hash;
+	uint32_t *same_next; /* [old set id]: next old id with the same content + 1 */
+	size_t mask;
+};
+
+static void rn_index_done(struct rn_index *x)
+{
+	free(x->rep);
+	free(x->cursor);
+	free(x->hash);
+	free(x->same_next);
+}
+
+static int rn_index_build(struct rn_index *x, const struct rn_plan *o)
+{
+	_cleanup_free_ uint32_t *tail = NULL;
+	size_t cap = 16;
+
+	while (cap < 2 * (size_t)o->n_sets)
+		cap *= 2;
+	x->rep = calloc(cap, sizeof(*x->rep));
+	x->cursor = calloc(cap, sizeof(*x->cursor));
+	x->hash = calloc(cap, sizeof(*x->hash));
+	x->same_next = calloc(o->n_sets + 1, sizeof(*x->same_next));
+	tail = calloc(cap, sizeof(*tail));
+	if (!x->rep || !x->cursor || !x->hash || !x->same_next || !tail)
+		return -ENOMEM;
+	x->mask = cap - 1;
+	for (uint32_t s = AEGIS_ENF_SET_WL + 1; s < o->n_sets; s++) {
+		uint64_t h = rn_hash(o, s, NULL);
+		size_t i;
+
+		for (i = h & x->mask; x->rep[i]; i = (i + 1) & x->mask)
+			if (x->hash[i] == h && rn_equal(o, x->rep[i] - 1, o, s, NULL))
+				break;
+		if (!x->rep[i]) {
+			x->rep[i] = x->cursor[i] = s + 1;
+			x->hash[i] = h;
+		} else
+			x->same_next[tail[i] - 1] = s + 1;
+		tail[i] = s + 1;
+	}
+	return 0;
+}
+
+/* An unused old id with new set sn's content, or RN_UNMAPPED. */
+static uint32_t rn_take(struct rn_index *x, const struct rn_plan *o, const struct rn_plan *n,
+			uint32_t sn, const uint32_t *map)
+{
+	uint64_t h = rn_hash(n, sn, map);
+
+	for (size_t i = h & x->mask; x->rep[i]; i = (i + 1) & x->mask)
+		if (x->hash[i] == h && rn_equal(o, x->rep[i] - 1, n, sn, map)) {
+			uint32_t id = x->cursor[i];
+
+			if (!id)
+				return RN_UNMAPPED;
+			x->cursor[i] = x->same_next[id - 1];
+			return id - 1;
+		}
+	return RN_UNMAPPED;
+}
+
+static void put_be(__u8 out[4], uint32_t v)
+{
+	out[0] = v >> 24;
+	out[1] = v >> 16;
+	out[2] = v >> 8;
+	out[3] = v;
+}
+
+static uint32_t rn_apply_id(uint32_t v, const uint32_t *map, uint32_t n)
+{
+	return v != AEGIS_ENF_NO_SET && v < n ? map[v] : v;
+}
+
+int pcompile_renumber(struct pcompile_plan *p, const struct pcompile_plan *ref)
+{
+	struct rn_plan o = {}, n = {};
+	struct rn_index x = {};
+	uint32_t *map = NULL, next = AEGIS_ENF_SET_WL + 1, top;
+	uint8_t *used = NULL;
+	int r;
+
+	if (!ref || p->next_set <= AEGIS_ENF_SET_WL + 1)
+		return 0;
+	r = rn_plan_init(&o, ref);
+	if (r >= 0)
+		r = rn_plan_init(&n, p);
+	if (r >= 0)
+		r = rn_index_build(&x, &o);
+	top = MAX(o.n_sets, n.n_sets) + n.n_sets + 1;
+	map = malloc(n.n_sets * sizeof(*map));
+	used = calloc(top, 1);
+	if (r >= 0 && (!map || !used))
+		r = -ENOMEM;
+	if (r < 0)
+		goto out;
+	map[AEGIS_ENF_SET_WL] = AEGIS_ENF_SET_WL;
+	used[AEGIS_ENF_SET_WL] = 1;
+	for (uint32_t s = AEGIS_ENF_SET_WL + 1; s < n.n_sets; s++)
+		map[s] = RN_UNMAPPED;
+	/* port sets first: the cidr sets' values name them */
+	for (int pass = 0; pass < 2; pass++)
+		for (uint32_t s = AEGIS_ENF_SET_WL + 1; s < n.n_sets; s++) {
+			bool empty = true;
+
+			for (unsigned k = 0; k < 3; k++)
+				empty = empty && n.sets[s].hi[k] == n.sets[s].lo[k];
+			if (empty || rn_has_values(&n, s) != (pass == 1))
+				continue;
+			map[s] = rn_take(&x, &o, &n, s, map);
+			if (map[s] != RN_UNMAPPED)
+				used[map[s]] = 1;
+		}
+	/* the rest (new content, empty sets) take ids the old plan does not use */
+	for (uint32_t s = 1; s < o.n_sets; s++)
+		used[s] = 1;
+	for (uint32_t s = AEGIS_ENF_SET_WL + 1; s < n.n_sets; s++) {
+		if (map[s] != RN_UNMAPPED)
+			continue;
+		while (used[next])
+			next++;
+		map[s] = next;
+		used[next] = 1;
+	}
+	/* rewrite keys, values and rules; next_set past the highest id */
+	for (size_t i = 0; i < p->n_ports; i++)
+		put_be(p->ports[i].set, map[get_be(p->ports[i].set)]);
+	for (size_t i = 0; i < p->n_c4; i++) {
+		put_be(p->c4[i].key.set, map[get_be(p->c4[i].key.set)]);
+		p->c4[i].val = rn_apply_id(p->c4[i].val, map, n.n_sets);
+	}
+	for (size_t i = 0; i < p->n_c6; i++) {
+		put_be(p->c6[i].key.set, map[get_be(p->c6[i].key.set)]);
+		p->c6[i].val = rn_apply_id(p->c6[i].val, map, n.n_sets);
+	}
+	for (size_t i = 0; i < p->n_rules; i++) {
+		struct aegis_enf_rule *ru = &p->rules[i];
+
+		ru->ports_set = rn_apply_id(ru->ports_set, map, n.n_sets);
+		ru->locals_set = rn_apply_id(ru->locals_set, map, n.n_sets);
+		ru->remotes_set = rn_apply_id(ru->remotes_set, map, n.n_sets);
+		ru->rports_set = rn_apply_id(ru->rports_set, map, n.n_sets);
+	}
+	p->next_set = AEGIS_ENF_SET_WL + 1;
+	for (uint32_t s = AEGIS_ENF_SET_WL + 1; s < n.n_sets; s++)
+		p->next_set = MAX(p->next_set, map[s] + 1);
+out:
+	rn_plan_done(&o);
+	rn_plan_done(&n);
+	rn_index_done(&x);
+	free(map);
+	free(used);
+	return r;
 }

@@ -96,10 +96,20 @@ struct pcompile_plan {
 	bool has_cmdline; /* some app has a cmdline matcher: verdicts needed */
 	uint32_t next_set;
 	struct policy_exe_index *exe_index; /* during pcompile() only */
+	struct pset_table *psets; /* during pcompile() only */
 };
 
 int pcompile(const struct config *c, const struct pcompile_env *env, struct pcompile_plan **ret);
 struct pcompile_plan *pcompile_plan_free(struct pcompile_plan *p);
+
+/*
+ * Renumbers p's port and CIDR sets so that a set with the same content as
+ * one of ref's (the plan in force) gets ref's id, and new content ids ref
+ * does not use: an edit to one app then changes that app's entries only,
+ * not the ids (and so the map keys) of every set compiled after it. Same
+ * meaning, other numbers. ref NULL: nothing to do. Returns 0 or -errno.
+ */
+int pcompile_renumber(struct pcompile_plan *p, const struct pcompile_plan *ref);
 
 /* Whether an app's resulting actions refuse the connection (block/kill, and no "allow"). */
 unsigned pcompile_block_bits(unsigned actions);

@@ -83,8 +83,6 @@ struct rules {
 	size_t n_hosts;
 	bool local_restr, remote_restr; /* policy.h 5a */
 	char **aliases; /* exe aliases (policy.h 2), NULL-terminated or NULL */
-	char *ports_desc, *locals_desc, *remotes_desc;
-	char *remotes_local_desc; /* remotes_desc for a local peer (address entries only) */
 };
 
 struct policy {
@@ -805,12 +803,7 @@ static int compile_rules(struct policy *p, struct rules *ru)
 
 	ru->rank = policy_app_rank(a);
 	ru->name = app_display_name(a);
-	ru->ports_desc = portset_desc(&a->ports, "ports");
-	ru->locals_desc = portset_desc(&a->locals, "locals");
-	ru->remotes_desc = remotes_desc(a, false);
-	ru->remotes_local_desc = remotes_desc(a, true);
-	if (!ru->name || !ru->ports_desc || !ru->locals_desc || !ru->remotes_desc ||
-	    !ru->remotes_local_desc)
+	if (!ru->name)
 		return -ENOMEM;
 	r = compile_regex(ru);
 	if (r < 0)
@@ -961,10 +954,6 @@ int policy_new_with_exe_dirs(const struct config *c, const char *const *exe_dirs
 static void rules_done(struct rules *ru)
 {
 	free(ru->name);
-	free(ru->ports_desc);
-	free(ru->locals_desc);
-	free(ru->remotes_desc);
-	free(ru->remotes_local_desc);
 	if (ru->own_re)
 		pcre2_code_free(ru->own_re);
 	portset_done(&ru->remote_ports);
@@ -1359,7 +1348,7 @@ static const char *violation_reason(const struct policy *p, const struct rules *
 {
 	const struct app *a = ru->app;
 	bool by_remotes = remotes_apply(ru, pe);
-	const char *lists[3];
+	char *lists[3] = {};
 	size_t n = 0, o;
 	struct reason_key k = {
 		.ru = ru,
@@ -1369,13 +1358,8 @@ static const char *violation_reason(const struct policy *p, const struct rules *
 	};
 	char subject[128], text[2048];
 	const char *s;
+	bool oom = false;
 
-	if (a->ports.set)
-		lists[n++] = ru->ports_desc;
-	if (pe->cls != PEER_REMOTE && a->locals.set)
-		lists[n++] = ru->locals_desc;
-	if (by_remotes)
-		lists[n++] = pe->cls == PEER_LOCAL ? ru->remotes_local_desc : ru->remotes_desc;
 	if (r->direction == AEGIS_DIR_IN || by_remotes) {
 		k.family = (uint8_t)pe->family;
 		memcpy(k.addr, pe->addr, sizeof(k.addr));
@@ -1383,12 +1367,28 @@ static const char *violation_reason(const struct policy *p, const struct rules *
 	s = reason_lookup(p, &k);
 	if (s)
 		return s;
-	if (p->reasons.n >= REASONS_MAX || n == 0)
+	if (p->reasons.n >= REASONS_MAX)
 		return "port not allowed by the app's allow lists";
+	/* the lists' descriptions: made here, once per distinct reason (cached) */
+	if (a->ports.set)
+		lists[n++] = portset_desc(&a->ports, "ports");
+	if (pe->cls != PEER_REMOTE && a->locals.set)
+		lists[n++] = portset_desc(&a->locals, "locals");
+	if (by_remotes)
+		lists[n++] = remotes_desc(a, pe->cls == PEER_LOCAL);
+	for (size_t i = 0; i < n; i++)
+		oom = oom || !lists[i];
+	if (n == 0 || oom) {
+		for (size_t i = 0; i < n; i++)
+			free(lists[i]);
+		return "port not allowed by the app's allow lists";
+	}
 	violation_subject(r, pe, by_remotes, subject, sizeof(subject));
 	o = (size_t)snprintf(text, sizeof(text), "%s not in %s", subject, lists[0]);
 	for (size_t i = 1; i < n && o < sizeof(text); i++)
 		o += (size_t)snprintf(text + o, sizeof(text) - o, " or %s", lists[i]);
+	for (size_t i = 0; i < n; i++)
+		free(lists[i]);
 	s = reason_store(p, &k, text);
 	return s ?: "port not allowed by the app's allow lists";
 }

@@ -390,27 +390,30 @@ static bool policy_blocks(const struct policy *pol, const char *exe, uint32_t ui
 	return pcompile_block_bits(r.actions) != 0;
 }
 
+static const char km_config[] =
+
+	"[global]\ninclude_dirs = []\nscript_dirs = []\ndefault_actions = [\"log\"]\n"
+	"unconfigured_actions = [\"block\"]\nblock_unconfigured_programs = true\n"
+	"[whitelist]\nports = [\"53\"]\nips = [\"10.9.0.0/16\"]\nprograms = [\"wl\"]\n"
+	"[[app]]\nexe = \"a\"\nports = [\"80\", \"8000-8100\"]\nactions = [\"block\"]\n"
+	"[[app]]\nexe = \"b\"\nremotes = [\"10.1.0.0/16:443\", \"5432\"]\n"
+	"locals = [\"6379\"]\nactions = [\"block\"]\n"
+	"[[app]]\nexe = \"c\"\nlocal = false\nactions = [\"kill\"]\n"
+	"[[app]]\nexe = \"d\"\nremote = false\nports = [\"22\"]\nactions = [\"block\"]\n"
+	"[[app]]\nexe = \"e\"\nports = [\"1\"]\nactions = [\"log\"]\n"
+	"[[app]]\nexe = \"e\"\nuser = \"1000\"\nports = [\"1\"]\nactions = [\"block\"]\n"
+	"[[app]]\nexe = \"f\"\nignore = true\nports = [\"1\"]\nactions = [\"block\"]\n"
+	"[[app]]\nuser = \"2000\"\nports = [\"1\"]\nactions = [\"block\"]\n"
+	"[[app]]\nexe = \"g\"\nremotes = [\"127.0.0.1:8080\"]\nactions = [\"block\"]\n"
+	"[[app]]\nexe = \"h\"\nremotes = [\"10.0.0.0/8:5432\"]\nactions = [\"block\"]\n"
+	"[[app]]\nexe = \"i\"\nremotes = [\"127.0.0.0/8:80\", \"10.1.0.0/16:443\", \"6379\"]\n"
+	"locals = [\"53\"]\nactions = [\"block\"]\n"
+	"[[app]]\nexe = \"j\"\nremotes = [\"0.0.0.0/0:443\"]\nactions = [\"block\"]\n"
+	"[[app]]\nexe = \"k\"\nremotes = []\nactions = [\"block\"]\n";
+
 TEST(kernel_model_agrees_with_policy_decide)
 {
-	struct config *c = load(
-		"[global]\ninclude_dirs = []\nscript_dirs = []\ndefault_actions = [\"log\"]\n"
-		"unconfigured_actions = [\"block\"]\nblock_unconfigured_programs = true\n"
-		"[whitelist]\nports = [\"53\"]\nips = [\"10.9.0.0/16\"]\nprograms = [\"wl\"]\n"
-		"[[app]]\nexe = \"a\"\nports = [\"80\", \"8000-8100\"]\nactions = [\"block\"]\n"
-		"[[app]]\nexe = \"b\"\nremotes = [\"10.1.0.0/16:443\", \"5432\"]\n"
-		"locals = [\"6379\"]\nactions = [\"block\"]\n"
-		"[[app]]\nexe = \"c\"\nlocal = false\nactions = [\"kill\"]\n"
-		"[[app]]\nexe = \"d\"\nremote = false\nports = [\"22\"]\nactions = [\"block\"]\n"
-		"[[app]]\nexe = \"e\"\nports = [\"1\"]\nactions = [\"log\"]\n"
-		"[[app]]\nexe = \"e\"\nuser = \"1000\"\nports = [\"1\"]\nactions = [\"block\"]\n"
-		"[[app]]\nexe = \"f\"\nignore = true\nports = [\"1\"]\nactions = [\"block\"]\n"
-		"[[app]]\nuser = \"2000\"\nports = [\"1\"]\nactions = [\"block\"]\n"
-		"[[app]]\nexe = \"g\"\nremotes = [\"127.0.0.1:8080\"]\nactions = [\"block\"]\n"
-		"[[app]]\nexe = \"h\"\nremotes = [\"10.0.0.0/8:5432\"]\nactions = [\"block\"]\n"
-		"[[app]]\nexe = \"i\"\nremotes = [\"127.0.0.0/8:80\", \"10.1.0.0/16:443\", \"6379\"]\n"
-		"locals = [\"53\"]\nactions = [\"block\"]\n"
-		"[[app]]\nexe = \"j\"\nremotes = [\"0.0.0.0/0:443\"]\nactions = [\"block\"]\n"
-		"[[app]]\nexe = \"k\"\nremotes = []\nactions = [\"block\"]\n");
+	struct config *c = load(km_config);
 	static const char *exes[] = { "a", "b", "c", "d", "e",	"f",	"g",
 				      "h", "i", "j", "k", "wl", "other" };
 	static const char *ips[] = { "127.0.0.1", "127.1.2.3", "0.0.0.0",  "10.1.2.3",
@@ -447,6 +450,88 @@ TEST(kernel_model_agrees_with_policy_decide)
 	policy_free(pol);
 	pcompile_plan_free(p);
 	config_free(c);
+}
+
+static bool has_c4(const struct pcompile_plan *p, const struct pcompile_cidr4 *e)
+{
+	for (size_t i = 0; i < p->n_c4; i++)
+		if (memcmp(&p->c4[i], e, sizeof(*e)) == 0)
+			return true;
+	return false;
+}
+
+static bool has_port(const struct pcompile_plan *p, const struct aegis_enf_port_key *k)
+{
+	for (size_t i = 0; i < p->n_ports; i++)
+		if (memcmp(&p->ports[i], k, sizeof(*k)) == 0)
+			return true;
+	return false;
+}
+
+/* Entries of a that b lacks (what a reload from a to b would delete). */
+static unsigned n_gone(const struct pcompile_plan *a, const struct pcompile_plan *b)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < a->n_c4; i++)
+		n += !has_c4(b, &a->c4[i]);
+	for (size_t i = 0; i < a->n_ports; i++)
+		n += !has_port(b, &a->ports[i]);
+	return n;
+}
+
+TEST(renumber_keeps_meaning_and_set_ids)
+{
+	/* B: A with one more app first, so every set is compiled in another order */
+	const char *apps = strstr(km_config, "[[app]]");
+	char text[8192];
+	struct config *ca, *cb;
+	struct pcompile_plan *pa = NULL, *pb = NULL, *pr = NULL, *ps = NULL, *pt = NULL;
+	static const char *exes[] = { "a", "b", "d", "g", "h", "i", "j", "k", "z", "other" };
+	static const char *ips[] = { "127.0.0.1", "10.1.2.3", "10.7.1.1", "10.2.0.1", "192.0.2.7" };
+	static const uint16_t ports[] = { 1, 22, 80, 443, 5432, 6379, 7000, 8050, 8080 };
+	unsigned n = 0;
+
+	ASSERT_TRUE(apps);
+	snprintf(text, sizeof(text),
+		 "%.*s[[app]]\nexe = \"z\"\nremotes = [\"10.7.0.0/16:7000\", \"10.8.0.0/16:81\"]\n"
+		 "ports = [\"9000-9100\"]\nactions = [\"block\"]\n%s",
+		 (int)(apps - km_config), km_config, apps);
+	ca = load(km_config);
+	cb = load(text);
+	ASSERT_TRUE(ca && cb);
+	ASSERT_EQ(pcompile(ca, NULL, &pa), 0);
+	ASSERT_EQ(pcompile(cb, NULL, &pb), 0);
+	ASSERT_EQ(pcompile(cb, NULL, &pr), 0);
+	ASSERT_EQ(pcompile_renumber(pr, pa), 0);
+	/* same decisions as the plain compile */
+	for (size_t e = 0; e < sizeof(exes) / sizeof(*exes); e++)
+		for (size_t i = 0; i < sizeof(ips) / sizeof(*ips); i++)
+			for (size_t k = 0; k < sizeof(ports) / sizeof(*ports); k++, n++)
+				if (model_block(pb, exes[e], 0, ips[i], ports[k]) !=
+				    model_block(pr, exes[e], 0, ips[i], ports[k]))
+					TAP_FAIL("exe=%s %s:%u: renumbered plan decides otherwise",
+						 exes[e], ips[i], ports[k]);
+	/* the plain compile shifts A's sets; renumbered, every entry of A stays */
+	ASSERT_TRUE(n_gone(pa, pb) > 0);
+	ASSERT_EQ(n_gone(pa, pr), 0u);
+	printf("# %u decisions agree; %u of A's entries move without renumbering, none with\n", n,
+	       n_gone(pa, pb));
+	/* and back: B -> A renumbered against B keeps B's ids for A's sets */
+	ASSERT_EQ(pcompile(ca, NULL, &ps), 0);
+	ASSERT_EQ(pcompile_renumber(ps, pr), 0);
+	ASSERT_EQ(n_gone(ps, pr), 0u);
+	/* the same config again (a SIGHUP): the very same entries */
+	ASSERT_EQ(pcompile(cb, NULL, &pt), 0);
+	ASSERT_EQ(pcompile_renumber(pt, pr), 0);
+	ASSERT_EQ(n_gone(pt, pr) + n_gone(pr, pt), 0u);
+	pcompile_plan_free(pt);
+	pcompile_plan_free(pa);
+	pcompile_plan_free(pb);
+	pcompile_plan_free(pr);
+	pcompile_plan_free(ps);
+	config_free(ca);
+	config_free(cb);
 }
 
 /* A directory standing in for /usr/bin: nc -> nc.openbsd (as via /etc/alternatives). */
