@@ -298,6 +298,32 @@ ensure_tool() {
 	esac
 }
 
+# bpf_cost TOOL: one more run with kernel.bpf_stats_enabled: the tool's BPF
+# programs' run time (run_time_ns of the programs its process holds) per
+# operation. The kernel's own measurement of the in-kernel cost: steadier
+# than any rate on a shared host (it includes the stats' own clock reads,
+# ~2 per program run).
+bpf_cost() {
+	local ids ns=0 runs=0 was sec=$SECONDS_PER_RUN used
+	was=$(sysctl -n kernel.bpf_stats_enabled 2>/dev/null || echo 0)
+	start_tool "$1" || return 1
+	sysctl -qw kernel.bpf_stats_enabled=1
+	used=$((sec < 3 ? sec : 3))
+	SECONDS_PER_RUN=$used
+	run_load || true
+	SECONDS_PER_RUN=$sec
+	ids=$(grep -h '^prog_id:' /proc/"$TOOL_PID"/fdinfo/* 2>/dev/null | awk '{print $2}' | sort -u)
+	for i in $ids; do
+		read -r a b < <(bpftool -j prog show id "$i" 2>/dev/null |
+			jq -r '"\(.run_time_ns // 0) \(.run_cnt // 0)"')
+		ns=$((ns + ${a:-0})) runs=$((runs + ${b:-0}))
+	done
+	sysctl -qw kernel.bpf_stats_enabled="$was"
+	stop_tool >/dev/null 2>&1 || true
+	[ "${L_OPS:-0}" -gt 0 ] || return 1
+	echo "$1: BPF run time $((ns / L_OPS)) ns per operation over $(awk -v r="$runs" -v o="$L_OPS" 'BEGIN{printf "%.1f", r / o}') program runs (bpf_stats, one $used s run)" >>"$W/notes"
+}
+
 LOAD_OUT=
 run_load() { # sets L_RATE L_P50 L_P99 L_OPS L_CPU L_EVENTS
 	LOAD_OUT=$("$LOADGEN" "$MODE" -t "$SECONDS_PER_RUN" -c "$CLIENTS" -p "$PORT") || true
@@ -410,6 +436,7 @@ for tool in "${tool_list[@]}"; do
 	if [ "$tool" = default ] || [ "$tool" = large ] || [ "$tool" = nodedup ]; then
 		echo "$tool: made-recorded=$missing over $PAIRS runs (0 = every event accounted for; ±1 is a connection in flight when the load stopped)" >>"$W/notes"
 	fi
+	case $tool in default | large | nodedup | bpftrace) [ $SMOKE = 1 ] || bpf_cost "$tool" || log "$tool: no BPF run time" ;; esac
 done
 
 echo
