@@ -427,34 +427,21 @@ int policy_exe_index_aliases(const struct policy_exe_index *x, const char *name,
 
 int policy_exe_aliases(const char *const *dirs, const char *name, char ***ret)
 {
-	char **l = calloc(1, sizeof(*l));
-	size_t n = 0;
+	/* one name: an lstat() per directory, no listing */
+	_cleanup_free_ struct exe_dir_links *d = NULL;
+	struct policy_exe_index x = {};
 
-	if (!l)
-		return -ENOMEM;
 	if (!dirs)
 		dirs = policy_std_exe_dirs;
-	/* a name with a "/" is no basename; "." and ".." are no programs */
-	if (!name || !name[0] || strchr(name, '/') || streq(name, ".") || streq(name, "..")) {
-		*ret = l;
-		return 0;
-	}
-	for (size_t i = 0; dirs[i]; i++) {
-		char *base = alias_in(dirs[i], name);
-		int r = 0;
-
-		if (!base)
-			continue; /* absent, no symlink, dangling: no alias */
-		if (base[0] && !streq(base, name))
-			r = strv_push_unique(&l, &n, base);
-		free(base);
-		if (r < 0) {
-			strv_free(l);
-			return r;
-		}
-	}
-	*ret = l;
-	return 0;
+	while (dirs[x.n])
+		x.n++;
+	d = calloc(x.n + 1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	for (size_t i = 0; i < x.n; i++)
+		d[i] = (struct exe_dir_links){ .dir = dirs[i], .unread = true };
+	x.d = d;
+	return policy_exe_index_aliases(&x, name, ret);
 }
 
 /* ---- identity ---- */

@@ -14,28 +14,7 @@ set -euo pipefail
 
 BIN=$1
 PORT=${SMOKE_PORT:-20190}
-PY=/usr/bin/python3
-W=$(mktemp -d /tmp/aegis-esmoke.XXXXXX)
-A=
-cleanup() {
-	[ -n "$A" ] && kill "$A" 2>/dev/null || true
-	rm -rf "$W"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	echo "--- daemon stderr:" >&2
-	grep -v 'libbpf:' "$W/err" | tail -20 >&2 || true
-	exit 1
-}
-wait_until() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.2
-	done
-}
+. "$(dirname "$0")/smoke-lib.sh"
 # try PORT: EPERM (refused in the kernel) or ECONNREFUSED (allowed, nothing listens)
 try() {
 	$PY -c '

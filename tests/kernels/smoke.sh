@@ -17,29 +17,7 @@ set -euo pipefail
 BIN=$1
 shift
 PORT=${SMOKE_PORT:-20090}
-PY=/usr/bin/python3
-W=$(mktemp -d /tmp/aegis-smoke.XXXXXX)
-A=
-cleanup() {
-	[ -n "$A" ] && kill "$A" 2>/dev/null || true
-	rm -rf "$W"
-}
-trap cleanup EXIT
-fail() {
-	echo "FAIL: $*" >&2
-	echo "--- daemon stderr:" >&2
-	grep -v 'libbpf:' "$W/err" | tail -20 >&2 || true
-	exit 1
-}
-# wait_until SECS CMD...
-wait_until() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		[ $SECONDS -lt $end ] || return 1
-		sleep 0.2
-	done
-}
+. "$(dirname "$0")/smoke-lib.sh"
 count() {
 	jq -c "select($1)" "$W/out" 2>/dev/null | wc -l
 }

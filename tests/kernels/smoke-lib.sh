@@ -1,0 +1,29 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# shellcheck shell=bash
+# Shared by the smoke scripts (smoke.sh, enforce-smoke.sh): a work dir $W,
+# the daemon's pid in $A (killed on exit), fail and wait_until.
+set -euo pipefail
+
+PY=/usr/bin/python3
+W=$(mktemp -d /tmp/aegis-smoke.XXXXXX)
+A=
+cleanup() {
+	[ -n "$A" ] && kill "$A" 2>/dev/null || true
+	rm -rf "$W"
+}
+trap cleanup EXIT
+fail() {
+	echo "FAIL: $*" >&2
+	echo "--- daemon stderr:" >&2
+	grep -v 'libbpf:' "$W/err" | tail -20 >&2 || true
+	exit 1
+}
+# wait_until SECS CMD...
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -lt $end ] || return 1
+		sleep 0.2
+	done
+}
