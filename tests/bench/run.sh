@@ -52,6 +52,10 @@ done
 [ -x "$AEGIS" ] || { echo "run.sh: $AEGIS missing" >&2; exit 1; }
 case $MODE in tcp|udp|exec) ;; *) echo "run.sh: --mode tcp|udp|exec" >&2; exit 2 ;; esac
 
+# Anything else tracing connects slows the baseline as much as the tool runs:
+# say so (a forgotten aegis from another shell halves the measured cost).
+OTHERS=$(pgrep -x aegis | paste -sd' ' || true)
+[ -n "$OTHERS" ] && log_early="WARNING: other aegis processes are running (pids $OTHERS): their BPF programs slow every run, baseline included; stop them for meaningful ratios"
 W=$(mktemp -d /tmp/aegis-bench.XXXXXX)
 chmod 0755 "$W"
 TOOL_PID=
@@ -373,6 +377,7 @@ measure_reload() {
 
 # --- main -------------------------------------------------------------------
 
+[ -n "${log_early:-}" ] && log "$log_early"
 make_configs
 hdr='%-9s %9s %9s %6s %6s %7s %7s %8s %10s %10s %6s %6s %8s %8s %7s %7s %7s\n'
 # shellcheck disable=SC2059
@@ -441,6 +446,7 @@ done
 
 echo
 echo "aegis benchmark: mode=$MODE clients=$CLIENTS pairs=$PAIRS seconds=$SECONDS_PER_RUN kernel=$(uname -r)"
+[ -n "${log_early:-}" ] && echo "$log_early"
 cat "$W/table"
 cat <<'EOF'
   ratio    median tool rate / median baseline rate of the same interleaved pairs
