@@ -4,6 +4,7 @@
 # the daemon's pid in $A (killed on exit), fail and wait_until.
 set -euo pipefail
 
+# shellcheck disable=SC2034 # used by the scripts that source this
 PY=/usr/bin/python3
 W=$(mktemp -d /tmp/aegis-smoke.XXXXXX)
 A=
