@@ -105,6 +105,9 @@ static void status_enforcement(const struct manager_status_parts *p, struct json
 	json_kv_uint(w, "blocks", st.blocks);
 	json_kv_uint(w, "kills", st.kills);
 	json_kv_uint(w, "policy_generation", st.generation);
+	/* the last policy change: compile + map writes, and how many entries it wrote */
+	json_kv_uint(w, "last_apply_us", st.apply_usec);
+	json_kv_uint(w, "last_map_writes", st.map_writes);
 	json_kv_string(w, "cgroup_root", st.cgroup_root ? st.cgroup_root : "");
 	/* cmdline rules: exec -> verdict in the kernel map (the only window left) */
 	json_kv_uint(w, "cmdline_execs_classified", st.exec_events);

@@ -65,6 +65,8 @@ step() { # step WHAT MAX-WRITES
 	local w
 	w=$(writes)
 	[ -n "$w" ] && [ "$w" -le "$2" ] || fail "$1: $w map writes (at most $2 expected)"
+	[ "$(enf_status_field .last_map_writes)" = "$w" ] ||
+		fail "$1: aegis status says $(enf_status_field .last_map_writes) map writes, the log $w"
 	wait_for 20 slots_equal || fail "$1: the inactive slot did not catch up"
 	ok "$1: $w map writes, both slots equal"
 }
