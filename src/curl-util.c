@@ -8,42 +8,16 @@
 #include "log.h"
 #include "macro.h"
 
-#define CURL_UTIL_SYM(f) typeof(f) *sym_##f
-CURL_UTIL_SYM(curl_easy_cleanup);
-CURL_UTIL_SYM(curl_easy_getinfo);
-CURL_UTIL_SYM(curl_easy_init);
-CURL_UTIL_SYM(curl_easy_setopt);
-CURL_UTIL_SYM(curl_easy_strerror);
-CURL_UTIL_SYM(curl_global_init);
-CURL_UTIL_SYM(curl_multi_add_handle);
-CURL_UTIL_SYM(curl_multi_assign);
-CURL_UTIL_SYM(curl_multi_cleanup);
-CURL_UTIL_SYM(curl_multi_info_read);
-CURL_UTIL_SYM(curl_multi_init);
-CURL_UTIL_SYM(curl_multi_remove_handle);
-CURL_UTIL_SYM(curl_multi_setopt);
-CURL_UTIL_SYM(curl_multi_socket_action);
-CURL_UTIL_SYM(curl_slist_append);
-CURL_UTIL_SYM(curl_slist_free_all);
-CURL_UTIL_SYM(curl_version_info);
+#define CURL_UTIL_SYM(f) typeof(f) *sym_##f;
+CURL_UTIL_FOREACH_SYM(CURL_UTIL_SYM)
 #undef CURL_UTIL_SYM
 
 /* Symbol name and the pointer it fills (a function pointer stored as void *, as POSIX allows). */
-#define SYM(f)                        \
-	{                             \
-#f, (void **)&sym_##f \
-	}
+#define SYM(f) { #f, (void **)&sym_##f },
 static const struct {
 	const char *name;
 	void **ptr;
-} curl_syms[] = {
-	SYM(curl_easy_cleanup),	    SYM(curl_easy_getinfo),	   SYM(curl_easy_init),
-	SYM(curl_easy_setopt),	    SYM(curl_easy_strerror),	   SYM(curl_global_init),
-	SYM(curl_multi_add_handle), SYM(curl_multi_assign),	   SYM(curl_multi_cleanup),
-	SYM(curl_multi_info_read),  SYM(curl_multi_init),	   SYM(curl_multi_remove_handle),
-	SYM(curl_multi_setopt),	    SYM(curl_multi_socket_action), SYM(curl_slist_append),
-	SYM(curl_slist_free_all),   SYM(curl_version_info),
-};
+} curl_syms[] = { CURL_UTIL_FOREACH_SYM(SYM) };
 #undef SYM
 
 static void *curl_dl; /* dlopen() handle, never closed once symbols resolved */

@@ -23,24 +23,28 @@
 #define CURL_UTIL_MIN_VERSION 0x075500
 #define CURL_UTIL_MIN_VERSION_STR "7.85.0"
 
-#define CURL_UTIL_SYM(f) extern typeof(f) *sym_##f
-CURL_UTIL_SYM(curl_easy_cleanup);
-CURL_UTIL_SYM(curl_easy_getinfo);
-CURL_UTIL_SYM(curl_easy_init);
-CURL_UTIL_SYM(curl_easy_setopt);
-CURL_UTIL_SYM(curl_easy_strerror);
-CURL_UTIL_SYM(curl_global_init);
-CURL_UTIL_SYM(curl_multi_add_handle);
-CURL_UTIL_SYM(curl_multi_assign);
-CURL_UTIL_SYM(curl_multi_cleanup);
-CURL_UTIL_SYM(curl_multi_info_read);
-CURL_UTIL_SYM(curl_multi_init);
-CURL_UTIL_SYM(curl_multi_remove_handle);
-CURL_UTIL_SYM(curl_multi_setopt);
-CURL_UTIL_SYM(curl_multi_socket_action);
-CURL_UTIL_SYM(curl_slist_append);
-CURL_UTIL_SYM(curl_slist_free_all);
-CURL_UTIL_SYM(curl_version_info);
+/* The functions used, each reached as sym_NAME once loaded: one list for all. */
+#define CURL_UTIL_FOREACH_SYM(X)    \
+	X(curl_easy_cleanup)        \
+	X(curl_easy_getinfo)        \
+	X(curl_easy_init)           \
+	X(curl_easy_setopt)         \
+	X(curl_easy_strerror)       \
+	X(curl_global_init)         \
+	X(curl_multi_add_handle)    \
+	X(curl_multi_assign)        \
+	X(curl_multi_cleanup)       \
+	X(curl_multi_info_read)     \
+	X(curl_multi_init)          \
+	X(curl_multi_remove_handle) \
+	X(curl_multi_setopt)        \
+	X(curl_multi_socket_action) \
+	X(curl_slist_append)        \
+	X(curl_slist_free_all)      \
+	X(curl_version_info)
+
+#define CURL_UTIL_SYM(f) extern typeof(f) *sym_##f;
+CURL_UTIL_FOREACH_SYM(CURL_UTIL_SYM)
 #undef CURL_UTIL_SYM
 
 /*
