@@ -558,18 +558,6 @@ int enforce_update_local_addrs(struct enforce *e)
 	return r < 0 ? r : 0;
 }
 
-/* Key and value sizes of the policy maps (bpf/enforce.bpf.c). */
-static const struct {
-	__u32 key_size, value_size;
-} set_sizes[_SET_MAX] = {
-	[SET_IDS] = { sizeof(struct aegis_enf_id_key), sizeof(struct aegis_enf_id_val) },
-	[SET_RULES] = { sizeof(__u32), sizeof(struct aegis_enf_rule) },
-	[SET_PORTS] = { sizeof(struct aegis_enf_port_key), sizeof(__u32) },
-	[SET_CIDR4] = { sizeof(struct aegis_enf_cidr4_key), sizeof(__u32) },
-	[SET_CIDR6] = { sizeof(struct aegis_enf_cidr6_key), sizeof(__u32) },
-	[SET_PROCV] = { sizeof(__u32), sizeof(struct aegis_enf_procv) },
-};
-
 static struct bpf_map *set_map(struct enforce *e, unsigned set)
 {
 	struct bpf_map *m[_SET_MAX] = {
@@ -619,13 +607,17 @@ static __u32 key_slot(unsigned set, const void *key)
 	}
 }
 
-static void map_batch_init(struct map_batch *b, unsigned set, __u32 slot_bit, bool del)
+/* Batch for the set's map (its key and value sizes as loaded). */
+static void map_batch_init(struct map_batch *b, struct enforce *e, unsigned set, __u32 slot_bit,
+			   bool del)
 {
+	const struct bpf_map *m = set_map(e, set);
+
 	*b = (struct map_batch){
 		.set = set,
 		.slot_bit = slot_bit,
-		.key_size = set_sizes[set].key_size,
-		.val_size = del ? 0 : set_sizes[set].value_size,
+		.key_size = bpf_map__key_size(m),
+		.val_size = del ? 0 : bpf_map__value_size(m),
 	};
 }
 
@@ -720,8 +712,7 @@ static int map_batch_flush(struct map_batch *b, int fd, size_t max)
 /* Gathers the keys of the set's map that are in slot bit's half, for deletion. */
 static int gather_slot_keys(int fd, unsigned set, __u32 bit, struct map_batch *del)
 {
-	_cleanup_free_ uint8_t *k = malloc(set_sizes[set].key_size),
-			       *next = malloc(set_sizes[set].key_size);
+	_cleanup_free_ uint8_t *k = malloc(del->key_size), *next = malloc(del->key_size);
 	bool first = true;
 	int r = 0;
 
@@ -730,7 +721,7 @@ static int gather_slot_keys(int fd, unsigned set, __u32 bit, struct map_batch *d
 	while (r >= 0 && bpf_map_get_next_key(fd, first ? NULL : k, next) == 0) {
 		if (key_slot(set, next) == bit)
 			r = map_batch_add(del, next, NULL, true);
-		memcpy(k, next, set_sizes[set].key_size);
+		memcpy(k, next, del->key_size);
 		first = false;
 	}
 	return r;
@@ -992,8 +983,8 @@ static int job_begin(struct enforce *e, uint32_t slot, struct pcompile_plan *p)
 	e->job.plan = p;
 	e->job.set = 0;
 	for (unsigned i = 0; i < SET_PROCV && r >= 0; i++) {
-		map_batch_init(&e->job.del[i], i, bit, true);
-		map_batch_init(&e->job.upd[i], i, bit, false);
+		map_batch_init(&e->job.del[i], e, i, bit, true);
+		map_batch_init(&e->job.upd[i], e, i, bit, false);
 		if (!known)
 			r = gather_slot_keys(bpf_map__fd(set_map(e, i)), i, bit, &e->job.del[i]);
 		if (r >= 0)
@@ -1106,7 +1097,7 @@ static int procv_clear(struct enforce *e, __u32 bit)
 	struct map_batch del;
 	int fd = bpf_map__fd(e->skel->maps.enf_procv), r;
 
-	map_batch_init(&del, SET_PROCV, bit, true);
+	map_batch_init(&del, e, SET_PROCV, bit, true);
 	r = gather_slot_keys(fd, SET_PROCV, bit, &del);
 	if (r >= 0)
 		r = map_batch_flush(&del, fd, SIZE_MAX);
