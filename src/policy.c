@@ -561,10 +561,6 @@ static char *remotes_desc(const struct app *a, bool for_local)
 		const struct remote_spec *s = &a->remotes[i];
 		char addr[64], pfx[128];
 
-		if (d.items >= DESC_ITEMS_MAX && (!for_local || s->kind != REMOTE_PORT_ONLY)) {
-			d.more++; /* past what is shown: counted, not formatted */
-			continue;
-		}
 		switch (s->kind) {
 		case REMOTE_PORT_ONLY:
 			if (for_local) {
