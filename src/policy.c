@@ -561,6 +561,11 @@ static char *remotes_desc(const struct app *a, bool for_local)
 		const struct remote_spec *s = &a->remotes[i];
 		char addr[64], pfx[128];
 
+		/* desc_item() would drop it too, but only after it was formatted: 50,000 CIDRs */
+		if (d.items >= DESC_ITEMS_MAX && (!for_local || s->kind != REMOTE_PORT_ONLY)) {
+			d.more++;
+			continue;
+		}
 		switch (s->kind) {
 		case REMOTE_PORT_ONLY:
 			if (for_local) {
