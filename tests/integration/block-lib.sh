@@ -29,8 +29,7 @@ _enf_cleanup() {
 	fi
 	rm -rf "$AEGIS_BPFFS_DIR" 2>/dev/null || true
 }
-# set +e: under set -e the "(exit rc)" that hands the status to _cleanup would end the trap
-trap '_enf_rc=$?; set +e; _enf_cleanup; (exit $_enf_rc); _cleanup' EXIT
+at_exit _enf_cleanup
 
 command -v bpftool >/dev/null || skip "bpftool missing"
 CGROOT=$(awk '$0 ~ / - cgroup2 / {print $5; exit}' /proc/self/mountinfo)

@@ -42,8 +42,19 @@ mount -t tmpfs -o mode=0755 tmpfs /run/systemd/journal
 mount -t tmpfs -o mode=0755 tmpfs /run/log/journal
 
 _pids=()
+# at_exit CMD: run CMD (eval'd) when the test exits, before the background
+# processes are stopped, last registered first; the test's exit status stays.
+_at_exit=()
+at_exit() {
+	_at_exit+=("$*")
+}
+
 _cleanup() {
-	local rc=$?
+	local rc=$? i
+	set +e
+	for ((i = ${#_at_exit[@]} - 1; i >= 0; i--)); do
+		eval "${_at_exit[i]}"
+	done
 	for p in "${_pids[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done

@@ -23,7 +23,7 @@ mkdir "$CG/sub"
 _unit_cleanup() {
 	rmdir "$CG/sub" "$CG" 2>/dev/null || true
 }
-trap '_enf_rc=$?; set +e; _enf_cleanup; _unit_cleanup; (exit $_enf_rc); _cleanup' EXIT
+at_exit _unit_cleanup
 
 write_config <<'EOF2'
 [global]

@@ -20,7 +20,7 @@ URING=$(readlink -f "$T/uring-connect")
 
 # TCP Fast Open: client and server (3); restored on exit
 TFO_OLD=$(sysctl -n net.ipv4.tcp_fastopen)
-trap 'sysctl -qw net.ipv4.tcp_fastopen="$TFO_OLD"; _cleanup' EXIT
+at_exit 'sysctl -qw net.ipv4.tcp_fastopen="$TFO_OLD"'
 sysctl -qw net.ipv4.tcp_fastopen=3
 
 start_aegis --no-config
