@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * Observation programs: exec/exit, outbound connect (TCP/UDP, v4/v6; also
- * io_uring and TCP Fast Open, through the TCP state program), accept, listen,
+ * io_uring and TCP Fast Open, through the cgroup connect observer or the TCP
+ * state program), accept, listen,
  * and UDP sends to new destinations. Records go to one ring buffer
  * (formats in aegis.h).
  *
@@ -24,8 +25,8 @@ const volatile __u64 dedup_ns = 0; /* in-kernel dedup window; 0 disables */
 const volatile __u64 wakeup_bytes = 0; /* force a wakeup past this much unread data; 0 = always */
 const volatile __u64 jiffy_ns = 0; /* length of a jiffy (1/HZ) for the dedup clock; 0 = use ktime */
 /*
- * The TCP state program (CLOSE -> SYN_SENT): connects that bypass the connect
- * source (io_uring, TCP Fast Open). Syscall numbers of this architecture, from
+ * The cgroup connect observer or the TCP state program (CLOSE -> SYN_SENT):
+ * connects that bypass the connect source (io_uring, TCP Fast Open). Syscall numbers of this architecture, from
  * <sys/syscall.h>: with tracepoints, connects made inside these syscalls are
  * reported (or deduped) by their exit program. fastopen_only: the connect
  * source is fexit/__sys_connect_file (it sees io_uring too), report only Fast
@@ -36,6 +37,14 @@ const volatile __s64 nr_sendto = -1;
 const volatile __s64 nr_sendmsg = -1;
 const volatile __s64 nr_sendmmsg = -1;
 const volatile bool fastopen_only = false;
+/*
+ * hook_connect: the cgroup observer is the connect source's entry half: inside
+ * the syscalls above it stashes the connect (the kernel's copy of the address)
+ * for their exit programs, instead of sys_enter_connect reading the address
+ * from user memory, which a racing thread can change before the kernel
+ * copies it. Needs the syscall number (bpf_task_pt_regs(), 5.15+).
+ */
+const volatile bool hook_connect = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -479,6 +488,8 @@ static __always_inline int send_enter(int fd, const void *uaddr, __u32 addrlen, 
 	if (fd_inet_sock(fd, /* known_socket= */ false, fast, &ref) < 0)
 		return 0;
 	if (ref.proto == IPPROTO_TCP && (flags & AEGIS_MSG_FASTOPEN)) {
+		if (hook_connect)
+			return 0; /* the cgroup observer stashes the connect, if one happens */
 		if (dedup_fold(IPPROTO_TCP, AEGIS_DIR_OUT, &k.dst, &suppressed))
 			return 0;
 		return stash(PEND_CONNECT, &ref, &k.dst, suppressed);
@@ -919,53 +930,184 @@ static __always_inline long current_syscall_nr(void)
 
 	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs))
 		return -1;
+	/* a BTF pointer: plain loads */
 	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	if (bpf_core_field_exists(struct pt_regs___x86, orig_ax))
-		return BPF_CORE_READ((struct pt_regs___x86 *)regs, orig_ax);
+		return ((struct pt_regs___x86 *)regs)->orig_ax;
 	if (bpf_core_field_exists(struct pt_regs___arm64, syscallno))
-		return BPF_CORE_READ((struct pt_regs___arm64 *)regs, syscallno);
+		return ((struct pt_regs___arm64 *)regs)->syscallno;
 	return -1;
 }
 
 /*
- * sk (TCP) went CLOSE -> SYN_SENT in the current task: tcp_v4/v6_connect(),
- * from connect(2), io_uring (in the submitter or an io-wq thread of the same
- * process), or tcp_sendmsg() for Fast Open. Connects inside a syscall whose
- * exit reports them (tracepoints) are skipped here, whether they were
- * reported or deduped; the rest get a record without a result. The source
- * port is not chosen yet (inet_hash_connect() runs after the state change):
- * 0 unless the socket was bound.
+ * The syscall the current task is in, if the connect source's exit programs
+ * report connects made inside it (tracepoints: connect(2); sendto/sendmsg/
+ * sendmmsg with MSG_FASTOPEN), else -1; -2 when the syscall is unknown
+ * (before 5.15, other architectures).
+ */
+static __always_inline long tracked_syscall(void)
+{
+	long nr = current_syscall_nr();
+
+	if (nr < 0)
+		return -2;
+	if (nr == nr_connect || nr == nr_sendto || nr == nr_sendmsg || nr == nr_sendmmsg)
+		return nr;
+	return -1;
+}
+
+/*
+ * Whether the connect source reports (or has deduped) the connect the current
+ * task is making. With fastopen_only (fexit on __sys_connect_file sees
+ * connect(2) and io_uring), everything but Fast Open. Syscall unknown:
+ * whatever has a pending entry (deduped ones then get a second record).
+ */
+static __always_inline bool connect_seen_elsewhere(long tracked, bool fastopen)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	if (fastopen_only && !fastopen)
+		return true;
+	if (tracked >= 0)
+		return true;
+	return tracked == -2 && pending_n && bpf_map_lookup_elem(&pending, &tid);
+}
+
+static __always_inline bool current_is_kthread(void)
+{
+	if (HAVE_TASK_BTF)
+		return bpf_get_current_task_btf()->flags & AEGIS_PF_KTHREAD;
+	return BPF_CORE_READ((struct task_struct *)bpf_get_current_task(), flags) &
+	       AEGIS_PF_KTHREAD;
+}
+
+/* A connect the connect source does not see: a record without a result. */
+static __always_inline int connect_unseen(__u8 proto, const struct endpoint *src,
+					  const struct endpoint *dst)
+{
+	struct conn c = {};
+
+	if (dedup_fold(proto, AEGIS_DIR_OUT, dst, &c.suppressed))
+		return 0;
+	c.direction = AEGIS_DIR_OUT;
+	c.proto = proto;
+	c.src = *src;
+	c.dst = *dst;
+	if (c.src.family != c.dst.family)
+		c.src.family = c.dst.family;
+	return emit_conn(&c);
+}
+
+/*
+ * The observer on the cgroup2 root's connect4/connect6 hooks: every TCP and UDP
+ * connect made in a process's context passes here (inet stream and datagram
+ * pre_connect), whatever entered it: connect(2), io_uring (submitter or io-wq
+ * thread), tcp_sendmsg() for Fast Open, a kernel socket connected inside a
+ * syscall. One run per connect, where the TCP state program runs six times
+ * per TCP connection. The destination is the kernel's copy of the address,
+ * which a racing thread cannot change any more. Connects inside a tracked
+ * syscall are stashed for its exit program (hook_connect) or left to it;
+ * the others get a record now, with a source only when the socket is bound
+ * (the hook runs before the kernel picks one). Always allows: enforcement is
+ * a separate program.
+ */
+static __always_inline int cg_connect(struct bpf_sock_addr *ctx, bool v6)
+{
+	struct endpoint src = {}, dst = {};
+	struct bpf_sock *sk = ctx->sk;
+	struct inet_sock_ref ref = {};
+	bool fastopen = false;
+	__u32 suppressed;
+	__u8 proto = ctx->protocol;
+	long tracked;
+
+	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
+		return 1;
+	if (fastopen_only && proto == IPPROTO_TCP) {
+		struct tcp_sock *t = bpf_skc_to_tcp_sock(sk);
+
+		fastopen = t && t->fastopen_req;
+	}
+	tracked = tracked_syscall();
+	if (!hook_connect || tracked < 0) {
+		if (connect_seen_elsewhere(tracked, fastopen) || current_is_kthread())
+			return 1;
+	}
+	/* context fields: one aligned 4-byte load each (no pointer arithmetic) */
+	dst.port = bpf_ntohs((__u16)ctx->user_port);
+	if (v6) {
+		__u32 *d = (__u32 *)dst.addr;
+
+		dst.family = AF_INET6;
+		d[0] = ctx->user_ip6[0];
+		d[1] = ctx->user_ip6[1];
+		d[2] = ctx->user_ip6[2];
+		d[3] = ctx->user_ip6[3];
+		endpoint_unmap(&dst);
+	} else {
+		dst.family = AF_INET;
+		*(__u32 *)dst.addr = ctx->user_ip4;
+	}
+	if (hook_connect && tracked >= 0) {
+		if (dedup_fold(proto, AEGIS_DIR_OUT, &dst, &suppressed))
+			return 1;
+		ref.sk = (struct sock *)sk;
+		ref.family = sk->family;
+		ref.proto = proto;
+		stash(PEND_CONNECT, &ref, &dst, suppressed);
+		return 1;
+	}
+	src.port = sk->src_port;
+	if (v6) {
+		__u32 *l = (__u32 *)src.addr;
+
+		src.family = AF_INET6;
+		l[0] = sk->src_ip6[0];
+		l[1] = sk->src_ip6[1];
+		l[2] = sk->src_ip6[2];
+		l[3] = sk->src_ip6[3];
+		endpoint_unmap(&src);
+	} else {
+		src.family = AF_INET;
+		*(__u32 *)src.addr = sk->src_ip4;
+	}
+	connect_unseen(proto, &src, &dst);
+	return 1;
+}
+
+SEC("cgroup/connect4")
+int cg_connect4(struct bpf_sock_addr *ctx)
+{
+	return cg_connect(ctx, false);
+}
+
+SEC("cgroup/connect6")
+int cg_connect6(struct bpf_sock_addr *ctx)
+{
+	return cg_connect(ctx, true);
+}
+
+/*
+ * Where the cgroup observer cannot attach (no cgroup2 mount): sk (TCP) went
+ * CLOSE -> SYN_SENT in the current task, which covers the same TCP connects
+ * (not UDP ones). The source port is not chosen yet (inet_hash_connect() runs
+ * after the state change): 0 unless the socket was bound.
  */
 static __always_inline int syn_sent(struct sock *sk)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct endpoint remote;
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct conn c = {};
+	struct endpoint src, remote;
 	__u16 family;
-	long nr;
 
-	if (BPF_CORE_READ(task, flags) & AEGIS_PF_KTHREAD)
-		return 0;
-	if (fastopen_only && !BPF_CORE_READ((struct tcp_sock *)sk, fastopen_req))
-		return 0;
-	nr = current_syscall_nr();
-	if (nr >= 0 &&
-	    (nr == nr_connect || nr == nr_sendto || nr == nr_sendmsg || nr == nr_sendmmsg))
-		return 0;
-	/* syscall unknown: skip what a syscall exit will report (deduped ones slip through) */
-	if (nr < 0 && pending_n && bpf_map_lookup_elem(&pending, &tid))
+	if (connect_seen_elsewhere(tracked_syscall(),
+				   fastopen_only &&
+					   BPF_CORE_READ((struct tcp_sock *)sk, fastopen_req)) ||
+	    current_is_kthread())
 		return 0;
 	family = inet_l4_family(sk, IPPROTO_TCP);
 	if (!family)
 		return 0;
-	sock_endpoints(sk, family, &c.src, &remote);
-	if (dedup_fold(IPPROTO_TCP, AEGIS_DIR_OUT, &remote, &c.suppressed))
-		return 0;
-	c.direction = AEGIS_DIR_OUT;
-	c.proto = IPPROTO_TCP;
-	c.dst = remote;
-	return emit_conn(&c);
+	sock_endpoints(sk, family, &src, &remote);
+	return connect_unseen(IPPROTO_TCP, &src, &remote);
 }
 
 SEC("tp_btf/inet_sock_set_state")

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /* Open/configure/probe/load/attach the observation programs (see bpf-loader.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <stdlib.h>
 #include <stdarg.h>
@@ -18,6 +19,7 @@
 #include "bpf-loader.h"
 #include "log.h"
 #include "macro.h"
+#include "proc-cache.h"
 #include "trace.skel.h"
 
 struct bpf_loader {
@@ -25,7 +27,9 @@ struct bpf_loader {
 	enum attach_mode modes[_BPF_SOURCE_MAX];
 	bool accept_old; /* inet_csk_accept has the pre-6.10 4-argument signature */
 	bool fast_reads; /* bpf_rdonly_cast() exists: the tracepoints' _fast variants */
-	bool state_btf; /* tp_btf/inet_sock_set_state instead of the classic tracepoint */
+	enum indirect_mode indirect; /* connects the connect source does not see */
+	bool state_btf; /* the TCP state program can be tp_btf (the fallback from cgroup) */
+	char *cgroup_root; /* the cgroup2 mount, for INDIRECT_CGROUP */
 };
 
 static const char *const source_names[_BPF_SOURCE_MAX] = {
@@ -38,6 +42,7 @@ static const char *const mode_names[_ATTACH_MODE_MAX] = {
 	[ATTACH_TRACEPOINT] = "tracepoint",
 	[ATTACH_TP_BTF] = "tp_btf",
 	[ATTACH_FENTRY] = "fentry",
+	[ATTACH_CGROUP] = "cgroup",
 };
 
 const char *bpf_source_to_string(enum bpf_source s)
@@ -48,6 +53,17 @@ const char *bpf_source_to_string(enum bpf_source s)
 const char *attach_mode_to_string(enum attach_mode m)
 {
 	return m < _ATTACH_MODE_MAX ? mode_names[m] : NULL;
+}
+
+static const char *const indirect_names[_INDIRECT_MODE_MAX] = {
+	[INDIRECT_TRACEPOINT] = "tracepoint",
+	[INDIRECT_TP_BTF] = "tp_btf",
+	[INDIRECT_CGROUP] = "cgroup",
+};
+
+const char *indirect_mode_to_string(enum indirect_mode m)
+{
+	return m < _INDIRECT_MODE_MAX ? indirect_names[m] : NULL;
 }
 
 static _printf_(2, 3) int libbpf_line(int level, const char *fmt, ...)
@@ -77,6 +93,7 @@ static _printf_(2, 0) int libbpf_print(enum libbpf_print_level level, const char
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct aegis_trace *, aegis_trace__destroy);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct btf *, btf__free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct bpf_loader *, bpf_loader_free);
 
 /*
  * Can a BTF-typed tracing program (tp_btf or fexit) load and attach at this
@@ -133,7 +150,32 @@ static int func_arity(const struct btf *btf, const char *func)
 	return btf_vlen(t);
 }
 
-static void probe_modes(struct bpf_loader *l)
+/* Whether the BTF enum type has an enumerator of that name. */
+static bool btf_enum_has(const struct btf *btf, const char *type, const char *name)
+{
+	__s32 id = btf__find_by_name_kind(btf, type, BTF_KIND_ENUM);
+	const struct btf_type *t = id > 0 ? btf__type_by_id(btf, id) : NULL;
+
+	for (int i = 0; t && i < btf_vlen(t); i++)
+		if (streq(btf__name_by_offset(btf, btf_enum(t)[i].name_off), name))
+			return true;
+	return false;
+}
+
+/*
+ * The cgroup observer can be the connect source's entry when it can tell
+ * which syscall it runs in (trace.bpf.c current_syscall_nr()).
+ */
+static bool syscall_nr_readable(const struct btf *btf)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+	return btf_enum_has(btf, "bpf_func_id", "BPF_FUNC_task_pt_regs");
+#else
+	return false;
+#endif
+}
+
+static void probe_modes(struct bpf_loader *l, bool no_fentry)
 {
 	_cleanup_(btf__freep) struct btf *btf = NULL;
 	int n;
@@ -149,11 +191,17 @@ static void probe_modes(struct bpf_loader *l)
 		l->modes[BPF_SOURCE_EXEC] = ATTACH_TP_BTF;
 	if (probe_tp_btf(btf, "sched_process_exit") >= 0)
 		l->modes[BPF_SOURCE_EXIT] = ATTACH_TP_BTF;
-	/* part of the connect source, whatever its mode (io_uring, TCP Fast Open) */
+	/* connects outside connect(2) (io_uring, TCP Fast Open), whatever the connect mode */
 	l->state_btf = probe_tp_btf(btf, "inet_sock_set_state") >= 0;
-	if (probe_fexit(btf, "__sys_connect_file") < 0) {
+	if (cgroup2_mount_point(&l->cgroup_root) >= 0)
+		l->indirect = INDIRECT_CGROUP;
+	else if (l->state_btf)
+		l->indirect = INDIRECT_TP_BTF;
+	if (no_fentry || probe_fexit(btf, "__sys_connect_file") < 0) {
 		/* no trampolines (or lockdown): the other fexit probes would fail alike */
 		log_debug("fexit not available, tracepoints for sockets");
+		if (l->indirect == INDIRECT_CGROUP && syscall_nr_readable(btf))
+			l->modes[BPF_SOURCE_CONNECT] = ATTACH_CGROUP;
 		return;
 	}
 	l->modes[BPF_SOURCE_CONNECT] = ATTACH_FENTRY;
@@ -182,10 +230,13 @@ static void set_autoload(struct aegis_trace *s, const struct bpf_loader *l)
 	tp = m[BPF_SOURCE_CONNECT] == ATTACH_TRACEPOINT;
 	AUTOLOAD(tp_connect_enter, tp && !l->fast_reads);
 	AUTOLOAD(tp_connect_enter_fast, tp && l->fast_reads);
-	AUTOLOAD(tp_connect_exit, tp);
-	AUTOLOAD(fexit_connect, !tp);
-	AUTOLOAD(btf_tcp_state, l->state_btf);
-	AUTOLOAD(tp_tcp_state, !l->state_btf);
+	/* ATTACH_CGROUP: the cgroup observer is the entry half */
+	AUTOLOAD(tp_connect_exit, m[BPF_SOURCE_CONNECT] != ATTACH_FENTRY);
+	AUTOLOAD(fexit_connect, m[BPF_SOURCE_CONNECT] == ATTACH_FENTRY);
+	AUTOLOAD(cg_connect4, l->indirect == INDIRECT_CGROUP);
+	AUTOLOAD(cg_connect6, l->indirect == INDIRECT_CGROUP);
+	AUTOLOAD(btf_tcp_state, l->indirect == INDIRECT_TP_BTF);
+	AUTOLOAD(tp_tcp_state, l->indirect == INDIRECT_TRACEPOINT);
 
 	tp = m[BPF_SOURCE_ACCEPT] == ATTACH_TRACEPOINT;
 	AUTOLOAD(tp_accept_exit, tp && !l->fast_reads);
@@ -216,8 +267,8 @@ static void set_autoload(struct aegis_trace *s, const struct bpf_loader *l)
 }
 
 /*
- * The TCP state program reports connects the connect source does not see.
- * With tracepoints, it skips the syscalls whose exit programs report connects
+ * The cgroup observer or the TCP state program reports connects the connect
+ * source does not see. With tracepoints, it skips the syscalls whose exit programs report connects
  * (connect(2); sendto/sendmsg/sendmmsg with MSG_FASTOPEN). fexit on
  * __sys_connect_file sees io_uring connects too: then only Fast Open is left.
  */
@@ -225,7 +276,8 @@ static void set_state_rodata(struct aegis_trace *s, const struct bpf_loader *l)
 {
 	bool send_tp = l->modes[BPF_SOURCE_UDP_SEND] == ATTACH_TRACEPOINT;
 
-	s->rodata->fastopen_only = l->modes[BPF_SOURCE_CONNECT] != ATTACH_TRACEPOINT;
+	s->rodata->fastopen_only = l->modes[BPF_SOURCE_CONNECT] == ATTACH_FENTRY;
+	s->rodata->hook_connect = l->modes[BPF_SOURCE_CONNECT] == ATTACH_CGROUP;
 	s->rodata->nr_connect = s->rodata->fastopen_only ? -1 : SYS_connect;
 	s->rodata->nr_sendto = send_tp ? SYS_sendto : -1;
 	s->rodata->nr_sendmsg = send_tp ? SYS_sendmsg : -1;
@@ -258,6 +310,17 @@ static uint64_t tick_ns(void)
 	return ts.tv_nsec;
 }
 
+/* A link of prog on the cgroup at path (and, through it, on every cgroup below). */
+static int attach_cgroup(struct bpf_program *prog, const char *path, struct bpf_link **ret)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	*ret = bpf_program__attach_cgroup(prog, fd);
+	return *ret ? 0 : -errno;
+}
+
 static int trace_open_load_attach(const struct bpf_loader_opts *o, const struct bpf_loader *l,
 				  struct aegis_trace **ret)
 {
@@ -287,13 +350,22 @@ static int trace_open_load_attach(const struct bpf_loader_opts *o, const struct 
 	r = aegis_trace__attach(s);
 	if (r < 0)
 		return r;
+	if (l->indirect == INDIRECT_CGROUP) {
+		/* libbpf does not auto-attach cgroup programs */
+		r = attach_cgroup(s->progs.cg_connect4, l->cgroup_root, &s->links.cg_connect4);
+		if (r >= 0)
+			r = attach_cgroup(s->progs.cg_connect6, l->cgroup_root,
+					  &s->links.cg_connect6);
+		if (r < 0)
+			return r;
+	}
 	*ret = TAKE_PTR(s);
 	return 0;
 }
 
 static bool modes_all_baseline(const struct bpf_loader *l)
 {
-	if (l->state_btf)
+	if (l->indirect != INDIRECT_TRACEPOINT)
 		return false;
 	for (int i = 0; i < _BPF_SOURCE_MAX; i++)
 		if (l->modes[i] != ATTACH_TRACEPOINT)
@@ -319,7 +391,7 @@ static void ensure_tracefs(void)
 
 int bpf_loader_new(const struct bpf_loader_opts *opts, struct bpf_loader **ret)
 {
-	_cleanup_free_ struct bpf_loader *l = NULL;
+	_cleanup_(bpf_loader_freep) struct bpf_loader *l = NULL;
 	char buf[256];
 	int r;
 
@@ -330,8 +402,19 @@ int bpf_loader_new(const struct bpf_loader_opts *opts, struct bpf_loader **ret)
 	/* RLIMIT_MEMLOCK: libbpf >= 1.0 raises it itself on kernels without memcg accounting */
 	ensure_tracefs();
 	if (!opts->force_tracepoints)
-		probe_modes(l);
+		probe_modes(l, opts->no_fentry);
 	r = trace_open_load_attach(opts, l, &l->skel);
+	if (r < 0 && l->indirect == INDIRECT_CGROUP) {
+		log_debug_errno(
+			r,
+			"Loading or attaching the connect observer (%s) failed, using the TCP "
+			"state tracepoint: %m",
+			l->cgroup_root);
+		l->indirect = l->state_btf ? INDIRECT_TP_BTF : INDIRECT_TRACEPOINT;
+		if (l->modes[BPF_SOURCE_CONNECT] == ATTACH_CGROUP)
+			l->modes[BPF_SOURCE_CONNECT] = ATTACH_TRACEPOINT;
+		r = trace_open_load_attach(opts, l, &l->skel);
+	}
 	if (r < 0 && l->fast_reads) {
 		log_debug_errno(r, "Loading with direct reads failed, retrying without: %m");
 		l->fast_reads = false;
@@ -342,7 +425,7 @@ int bpf_loader_new(const struct bpf_loader_opts *opts, struct bpf_loader **ret)
 				bpf_loader_modes_to_string(l, buf, sizeof(buf)));
 		memset(l->modes, 0, sizeof(l->modes));
 		l->accept_old = false;
-		l->state_btf = false;
+		l->indirect = INDIRECT_TRACEPOINT;
 		r = trace_open_load_attach(opts, l, &l->skel);
 	}
 	if (r < 0)
@@ -363,6 +446,7 @@ struct bpf_loader *bpf_loader_free(struct bpf_loader *l)
 	if (!l)
 		return NULL;
 	aegis_trace__destroy(l->skel);
+	free(l->cgroup_root);
 	free(l);
 	return NULL;
 }
@@ -380,7 +464,14 @@ char *bpf_loader_modes_to_string(const struct bpf_loader *l, char *buf, size_t s
 	for (int i = 0; i < _BPF_SOURCE_MAX && n < size; i++)
 		n += snprintf(buf + n, size - n, "%s%s=%s", i ? " " : "", source_names[i],
 			      mode_names[l->modes[i]]);
+	if (n < size)
+		snprintf(buf + n, size - n, " connect-indirect=%s", indirect_names[l->indirect]);
 	return buf;
+}
+
+enum indirect_mode bpf_loader_indirect_mode(const struct bpf_loader *l)
+{
+	return l->indirect;
 }
 
 int bpf_loader_ringbuf_fd(const struct bpf_loader *l)

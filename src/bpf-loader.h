@@ -5,17 +5,29 @@
  *
  * Attach modes, cheapest first, chosen by probing at start-up:
  *   exec, exit        tp_btf      > tracepoint
- *   connect           fentry      > tracepoint   (fexit __sys_connect_file)
+ *   connect           fentry      > cgroup > tracepoint
  *   accept            fentry      > tracepoint   (fexit inet_csk_accept)
  *   listen            fentry      > tracepoint   (fexit inet_listen)
  *   udp-send          fentry      > tracepoint   (fexit udp_sendmsg/udpv6_sendmsg)
- * The connect source also loads the TCP state program (tp_btf > tracepoint
- * inet_sock_set_state, CLOSE -> SYN_SENT) in either mode: connects connect(2)
- * tracepoints miss (io_uring, TCP Fast Open). With fexit on
- * __sys_connect_file it reports only Fast Open (io_uring is seen there).
+ *   connect-indirect  cgroup      > tp_btf > tracepoint
+ * connect: fexit on __sys_connect_file (connect(2) and io_uring, the address
+ * already in the kernel); else the cgroup observer (below) as the entry half
+ * and sys_exit_connect for the result (needs the syscall number in the hook:
+ * bpf_task_pt_regs(), 5.15+, x86-64/arm64); else sys_enter/sys_exit_connect,
+ * where the entry reads the address from user memory (a racing thread can
+ * change it before the kernel copies it: the record could then name another
+ * destination than the connect's).
+ * connect-indirect: connects made outside connect(2) (io_uring, TCP Fast
+ * Open, kernel sockets connected in a process's context): an observer on the
+ * cgroup2 root's connect4/connect6 hooks (one run per connect, the kernel's
+ * copy of the address; TCP and UDP), else the TCP state program
+ * (inet_sock_set_state, CLOSE -> SYN_SENT: six runs per TCP connection, TCP
+ * only). Either skips what the connect source reports; with fexit on
+ * __sys_connect_file (which sees io_uring) that leaves only Fast Open.
  * The tracepoint set alone is complete. If loading or attaching the chosen
  * set fails, everything falls back to tracepoints. AEGIS_ATTACH_MODE=tracepoint
- * in the environment forces the baseline (tests, debugging).
+ * in the environment forces the baseline, =no-fentry the choice a kernel
+ * without trampolines gets (tests, debugging).
  *
  * Kernels with bpf_rdonly_cast() (6.2+) get the tracepoints' _fast program
  * variants: socket fields are direct loads instead of one probe-read helper
@@ -45,16 +57,27 @@ enum attach_mode {
 	ATTACH_TRACEPOINT,
 	ATTACH_TP_BTF,
 	ATTACH_FENTRY,
+	ATTACH_CGROUP,
 	_ATTACH_MODE_MAX,
 };
 
+enum indirect_mode {
+	INDIRECT_TRACEPOINT,
+	INDIRECT_TP_BTF,
+	INDIRECT_CGROUP,
+	_INDIRECT_MODE_MAX,
+};
+
 const char *bpf_source_to_string(enum bpf_source s); /* "exec", "connect", "udp-send", ... */
-const char *attach_mode_to_string(enum attach_mode m); /* "tracepoint", "tp_btf", "fentry" */
+const char *
+attach_mode_to_string(enum attach_mode m); /* "tracepoint", "tp_btf", "fentry", "cgroup" */
+const char *indirect_mode_to_string(enum indirect_mode m); /* "tracepoint", "tp_btf", "cgroup" */
 
 struct bpf_loader_opts {
 	uint64_t ringbuf_size; /* bytes, power of two >= page size; 0 = the BPF object's built-in size */
 	uint64_t dedup_ns; /* in-kernel dedup window; 0 disables */
 	bool force_tracepoints; /* skip probing, use the baseline */
+	bool no_fentry; /* probe as if the kernel refused trampolines (lockdown) */
 };
 
 struct bpf_loader;
@@ -67,7 +90,8 @@ void bpf_loader_detach(struct bpf_loader *l);
 struct bpf_loader *bpf_loader_free(struct bpf_loader *l);
 
 enum attach_mode bpf_loader_mode(const struct bpf_loader *l, enum bpf_source s);
-/* "exec=tp_btf exit=tp_btf connect=tracepoint ..." into buf; returns buf. */
+enum indirect_mode bpf_loader_indirect_mode(const struct bpf_loader *l);
+/* "exec=tp_btf exit=tp_btf connect=tracepoint ... connect-indirect=cgroup" into buf; returns buf. */
 char *bpf_loader_modes_to_string(const struct bpf_loader *l, char *buf, size_t size);
 
 /* The ring buffer map fd (for ring_buffer__new()). */

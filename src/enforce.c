@@ -135,40 +135,6 @@ static struct bpf_program *link_prog(struct enforce *e, unsigned i)
 
 /* ---- system facts */
 
-/* Mount point of the first cgroup2 mount in /proc/self/mountinfo. */
-static int find_cgroup2_root(char **ret)
-{
-	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
-	_cleanup_free_ char *line = NULL;
-	size_t sz = 0;
-
-	if (!f)
-		return -errno;
-	while (getline(&line, &sz, f) > 0) {
-		char mp[PATH_MAX], *sep = strstr(line, " - ");
-		char fstype[64];
-
-		if (!sep || sscanf(sep, " - %63s", fstype) != 1 || !streq(fstype, "cgroup2"))
-			continue;
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
-			continue;
-		/* mountinfo escapes space, tab, newline and backslash as \ooo */
-		for (char *s = mp, *d = mp;; s++, d++) {
-			if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
-				*d = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) |
-					    (s[3] - '0'));
-				s += 3;
-			} else
-				*d = *s;
-			if (!*s)
-				break;
-		}
-		*ret = strdup(mp);
-		return *ret ? 0 : -ENOMEM;
-	}
-	return -ENOENT;
-}
-
 static uint32_t kdev(dev_t d)
 {
 	return (major(d) << 20) | minor(d);
@@ -1622,7 +1588,7 @@ static int enforce_start(struct enforce *e, const struct config *c)
 {
 	int r;
 
-	r = find_cgroup2_root(&e->cgroup_root);
+	r = cgroup2_mount_point(&e->cgroup_root);
 	if (r < 0)
 		return log_error_errno(r, "No cgroup2 mount found for enforcement: %m");
 	e->cgroup_fd = open(e->cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

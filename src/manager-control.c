@@ -21,10 +21,13 @@ static void status_sources(const struct manager *m, struct json_writer *w)
 {
 	json_key(w, "sources");
 	json_begin_object(w);
-	if (m->bpf)
+	if (m->bpf) {
 		for (int s = 0; s < _BPF_SOURCE_MAX; s++)
 			json_kv_string(w, bpf_source_to_string(s),
 				       attach_mode_to_string(manager_attach_mode(m, s)));
+		json_kv_string(w, "connect-indirect",
+			       indirect_mode_to_string(bpf_loader_indirect_mode(m->bpf)));
+	}
 	json_end_object(w);
 }
 
@@ -50,6 +53,8 @@ static void status_missing(const struct manager *m, struct json_writer *w)
 			 bpf_source_to_string(s));
 		json_string(w, what);
 	}
+	if (m->bpf && bpf_loader_indirect_mode(m->bpf) != INDIRECT_CGROUP)
+		json_string(w, "cgroup2 (connect-indirect)");
 	json_end_array(w);
 }
 

@@ -696,6 +696,7 @@ static int setup_bpf(struct manager *m)
 		o.dedup_ns = m->config->global.kernel_dedup * 1000000000ULL;
 	}
 	o.force_tracepoints = force && streq(force, "tracepoint");
+	o.no_fentry = force && streq(force, "no-fentry");
 	r = bpf_loader_new(&o, &m->bpf);
 	if (r == -EPERM)
 		return log_error_errno(r, "Failed to load BPF programs: %m (aegis run needs root)");

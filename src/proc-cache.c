@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pwd.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,7 +55,7 @@ struct proc_cache {
 
 	struct cgroup_name *cgroups[256];
 	size_t n_cgroups;
-	int cgroup_root_fd; /* cgroup2 mount, O_PATH; -EBADF until found, -ENOENT if none */
+	int cgroup_root_fd; /* cgroup2 mount (O_RDONLY); -EBADF until found, -ENOENT if none */
 	char *cgroup_root; /* its mount point */
 };
 
@@ -226,42 +227,55 @@ int proc_cache_unit_from_cgroup(const char *cgroup, char **ret)
 	return *ret ? 0 : -ENOMEM;
 }
 
-/* Finds the cgroup2 mount in /proc/self/mountinfo (never assume /sys/fs/cgroup). */
+int cgroup2_mount_point(char **ret)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	_cleanup_free_ char *line = NULL;
+	size_t sz = 0;
+
+	if (!f)
+		return -errno;
+	while (getline(&line, &sz, f) > 0) {
+		char mp[PATH_MAX], fstype[64];
+		const char *sep = strstr(line, " - ");
+
+		/* id parent major:minor root mountpoint ... - fstype source opts */
+		if (!sep || sscanf(sep + 3, "%63s", fstype) != 1 || !streq(fstype, "cgroup2"))
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+			continue;
+		/* mountinfo escapes space, tab, newline and backslash as \ooo */
+		for (char *s = mp, *d = mp;; s++, d++) {
+			if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] && s[3]) {
+				*d = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) |
+					    (s[3] - '0'));
+				s += 3;
+			} else
+				*d = *s;
+			if (!*s)
+				break;
+		}
+		*ret = strdup(mp);
+		return *ret ? 0 : -ENOMEM;
+	}
+	return -ENOENT;
+}
+
 static int cgroup_root_open(struct proc_cache *c)
 {
-	_cleanup_fclose_ FILE *f = NULL;
-	_cleanup_free_ char *line = NULL;
-	size_t n = 0;
+	_cleanup_free_ char *mnt = NULL;
 
 	if (c->cgroup_root_fd != -EBADF)
 		return c->cgroup_root_fd;
 	c->cgroup_root_fd = -ENOENT;
-
-	f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
+	if (cgroup2_mount_point(&mnt) < 0)
 		return c->cgroup_root_fd;
-	while (getline(&line, &n, f) > 0) {
-		char mnt[4096], fstype[64];
-		const char *sep = strstr(line, " - ");
-
-		/* id parent major:minor root mountpoint ... - fstype source opts */
-		if (!sep || sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1 ||
-		    sscanf(sep + 3, "%63s", fstype) != 1 || !streq(fstype, "cgroup2"))
-			continue;
-		/* mountinfo octal-escapes spaces; cgroup mounts do not have any in practice */
-		/* not O_PATH: open_by_handle_at() refuses O_PATH mount fds (EBADF) */
-		c->cgroup_root_fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (c->cgroup_root_fd < 0) {
-			c->cgroup_root_fd = -ENOENT;
-			continue;
-		}
-		c->cgroup_root = strdup(mnt);
-		if (!c->cgroup_root) {
-			safe_close(c->cgroup_root_fd);
-			c->cgroup_root_fd = -ENOENT;
-		}
-		break;
-	}
+	/* not O_PATH: open_by_handle_at() refuses O_PATH mount fds (EBADF) */
+	c->cgroup_root_fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (c->cgroup_root_fd < 0)
+		c->cgroup_root_fd = -ENOENT;
+	else
+		c->cgroup_root = TAKE_PTR(mnt);
 	return c->cgroup_root_fd;
 }
 

@@ -89,6 +89,13 @@ size_t proc_cache_size(const struct proc_cache *c);
 int proc_cache_unit_from_cgroup(const char *cgroup, char **ret);
 
 /*
+ * The mount point of the first cgroup2 mount in /proc/self/mountinfo (never
+ * assume /sys/fs/cgroup: hybrid layouts have it at /sys/fs/cgroup/unified),
+ * as a new string. 0, -ENOENT if there is none, or -errno.
+ */
+int cgroup2_mount_point(char **ret);
+
+/*
  * Joins len bytes of NUL-separated argv into one string with single spaces
  * (trailing NULs dropped); with truncated, an incomplete UTF-8 sequence at
  * the end is dropped too. Returns 0 or -ENOMEM.

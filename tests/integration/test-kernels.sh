@@ -3,10 +3,12 @@
 # The smoke subset (tests/kernels/smoke.sh) on this kernel and under other
 # Debian kernels booted with ../shared/kernels/run-in-kernel.sh, asserting the
 # attach mode the daemon chose on each:
-#   host      connect=tracepoint when lockdown refuses fentry (this machine)
+#   host      connect=cgroup when lockdown refuses fentry (this machine)
 #   bookworm  (6.1)  and  trixie (6.12): fentry for sockets, tp_btf for exec/exit
-# and, on every kernel, the forced tracepoint baseline (AEGIS_ATTACH_MODE=tracepoint)
-# and the enforcement smoke (tests/kernels/enforce-smoke.sh), also on bullseye (5.10).
+# (connect-indirect=cgroup everywhere: the guests mount cgroup2 too)
+# and, on every kernel, the forced tracepoint baseline (AEGIS_ATTACH_MODE=tracepoint),
+# the choice without fentry (AEGIS_ATTACH_MODE=no-fentry), and the enforcement
+# smoke (tests/kernels/enforce-smoke.sh); on bullseye (5.10) the last two.
 # The guests share this machine's filesystem, so they run the binary built here.
 # AEGIS_TEST_KERNELS="bookworm trixie" (default) selects the guests.
 . "$(dirname "$0")/lib.sh"
@@ -14,18 +16,18 @@
 SMOKE=$AEGIS_SRCDIR/tests/kernels/smoke.sh
 ESMOKE=$AEGIS_SRCDIR/tests/kernels/enforce-smoke.sh
 RUNK=${AEGIS_RUN_IN_KERNEL:-$AEGIS_SRCDIR/../shared/kernels/run-in-kernel.sh}
-BASELINE="exec=tracepoint exit=tracepoint connect=tracepoint accept=tracepoint listen=tracepoint udp-send=tracepoint"
-BEST="exec=tp_btf exit=tp_btf connect=fentry accept=fentry listen=fentry udp-send=fentry"
+BASELINE="exec=tracepoint exit=tracepoint connect=tracepoint accept=tracepoint listen=tracepoint udp-send=tracepoint connect-indirect=tracepoint"
+BEST="exec=tp_btf exit=tp_btf connect=fentry accept=fentry listen=fentry udp-send=fentry connect-indirect=cgroup"
 
 # Host: what the kernel allows decides the expectation (lockdown refuses fentry).
 # We run in a private mount namespace (lib.sh): mounting securityfs stays here.
 [ -e /sys/kernel/security/lockdown ] ||
 	mount -t securityfs securityfs /sys/kernel/security 2>/dev/null || true
 lockdown=$(cat /sys/kernel/security/lockdown 2>/dev/null || echo "[none]")
-host_expect="exec=tp_btf exit=tp_btf"
+host_expect="exec=tp_btf exit=tp_btf connect-indirect=cgroup"
 case "$lockdown" in
 *"[none]"*) ;;
-*) host_expect="$host_expect connect=tracepoint accept=tracepoint listen=tracepoint udp-send=tracepoint" ;;
+*) host_expect="$host_expect connect=cgroup accept=tracepoint listen=tracepoint udp-send=tracepoint" ;;
 esac
 # shellcheck disable=SC2086
 SMOKE_PORT=20090 bash "$SMOKE" "$AEGIS_BIN" $host_expect || fail "smoke on the host ($(uname -r))"
@@ -61,21 +63,28 @@ for k in ${AEGIS_TEST_KERNELS:-bookworm trixie}; do
 	rc=0
 	# The guest mounts the working directory at the same path; the binary and the
 	# script are read through the shared root.
+	# third run: what these kernels choose where lockdown refuses fentry (as here)
 	in_guest "$k" "$log" bash -c \
-		"bash '$SMOKE' '$AEGIS_BIN' $BEST && AEGIS_ATTACH_MODE=tracepoint bash '$SMOKE' '$AEGIS_BIN' $BASELINE && bash '$ESMOKE' '$AEGIS_BIN'" ||
+		"bash '$SMOKE' '$AEGIS_BIN' $BEST && AEGIS_ATTACH_MODE=tracepoint bash '$SMOKE' '$AEGIS_BIN' $BASELINE && AEGIS_ATTACH_MODE=no-fentry bash '$SMOKE' '$AEGIS_BIN' connect=cgroup connect-indirect=cgroup && bash '$ESMOKE' '$AEGIS_BIN'" ||
 		rc=$?
 	cat "$log"
 	[ $rc = 0 ] || fail "smoke under $k exited $rc"
-	[ "$(grep -c 'SMOKE OK' "$log")" = 2 ] || fail "smoke under $k did not finish both runs"
+	[ "$(grep -c 'SMOKE OK' "$log")" = 3 ] || fail "smoke under $k did not finish all three runs"
 	grep -q 'ENFORCE OK' "$log" || fail "enforcement smoke under $k did not finish"
-	ok "$k: $(grep -o 'kernel [^:]*' "$log" | head -1): $BEST, the tracepoint baseline, blocking and reloads"
+	ok "$k: $(grep -o 'kernel [^:]*' "$log" | head -1): $BEST, the tracepoint baseline, connect=cgroup without fentry, blocking and reloads"
 done
-# The oldest supported kernel (5.10: no batch map ops for LPM tries): blocking and reloads.
+# The oldest supported kernel (5.10: no batch map ops for LPM tries, no
+# bpf_task_pt_regs(): the connect observer cannot tell the syscall, so
+# without fentry connect(2) stays on tracepoints): smoke without fentry,
+# blocking and reloads.
 for k in ${AEGIS_TEST_ENFORCE_KERNELS:-bullseye}; do
 	log="$T/kernel-enforce-$k.log"
 	rc=0
-	in_guest "$k" "$log" bash "$ESMOKE" "$AEGIS_BIN" || rc=$?
+	in_guest "$k" "$log" bash -c \
+		"AEGIS_ATTACH_MODE=no-fentry bash '$SMOKE' '$AEGIS_BIN' connect=tracepoint connect-indirect=cgroup && bash '$ESMOKE' '$AEGIS_BIN'" ||
+		rc=$?
 	cat "$log"
-	[ $rc = 0 ] && grep -q 'ENFORCE OK' "$log" || fail "enforcement smoke under $k exited $rc"
-	ok "$k: $(grep -o 'kernel [^:]*' "$log" | head -1): blocking and reloads"
+	[ $rc = 0 ] && grep -q 'SMOKE OK' "$log" && grep -q 'ENFORCE OK' "$log" ||
+		fail "smoke or enforcement smoke under $k exited $rc"
+	ok "$k: $(grep -o 'kernel [^:]*' "$log" | head -1): connect-indirect=cgroup without the syscall number, blocking and reloads"
 done

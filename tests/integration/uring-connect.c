@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * uring-connect ADDR PORT [COUNT]: COUNT (default 1) TCP connects through
- * io_uring (IORING_OP_CONNECT), one socket each, raw syscalls, no liburing.
- * Prints each connect's result and exits 0 if all were established. Built by
- * test-spine-evasion.sh at run time.
+ * uring-connect [-u] ADDR PORT [COUNT]: COUNT (default 1) TCP (-u: UDP)
+ * connects through io_uring (IORING_OP_CONNECT), one socket each, raw
+ * syscalls, no liburing. Prints each connect's result and exits 0 if all were
+ * established. Used by test-spine-evasion.sh and tests/kernels/smoke.sh.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -26,10 +26,15 @@ int main(int argc, char **argv)
 	struct io_uring_sqe *sqes;
 	struct io_uring_cqe *cqes;
 	void *sq, *cq;
-	int ring, fd, res = 0, count;
+	int ring, fd, res = 0, count, type = SOCK_STREAM;
 
+	if (argc > 1 && strcmp(argv[1], "-u") == 0) {
+		type = SOCK_DGRAM;
+		argv++;
+		argc--;
+	}
 	if (argc != 3 && argc != 4) {
-		fprintf(stderr, "usage: %s ADDR PORT [COUNT]\n", argv[0]);
+		fprintf(stderr, "usage: %s [-u] ADDR PORT [COUNT]\n", argv[0]);
 		return 2;
 	}
 	if (strchr(argv[1], ':')) {
@@ -79,7 +84,7 @@ int main(int argc, char **argv)
 		unsigned tail = *sq_tail, idx = tail & *sq_mask;
 		struct io_uring_sqe *sqe = &sqes[idx];
 
-		fd = socket(ss.ss_family, SOCK_STREAM, 0);
+		fd = socket(ss.ss_family, type, 0);
 		if (fd < 0) {
 			perror("socket");
 			return 1;
