@@ -114,25 +114,31 @@ struct aegis_rec_exit {
  *   (also io_uring connects where the fentry variant is in use), with
  *   result = the syscall's return (0, -EINPROGRESS, -ECONNREFUSED, ...) and
  *   AEGIS_CONN_RESULT_VALID. dst is the address given to connect() (v4-mapped
- *   unmapped), src/sport are read from the socket after the call: sport is 0
- *   when the kernel already released the port (e.g. a refused loopback connect).
- * - out/tcp without a result (no AEGIS_CONN_RESULT_VALID): TCP connects that
- *   bypass connect(2), seen at the TCP state change CLOSE -> SYN_SENT
- *   (inet_sock_set_state) in the connecting task: io_uring IORING_OP_CONNECT
- *   with tracepoints (fexit/__sys_connect_file sees those itself, with a
- *   result), and TCP Fast Open sends not seen by a send tracepoint. src/dst are
- *   read from the socket; sport is 0 unless the socket was bound (the port is
- *   chosen after the state change). Attributed to the current task: for
- *   io_uring the submitter or an io-wq/sqpoll thread of the same process.
+ *   unmapped; the kernel's copy, except with connect=tracepoint, which reads
+ *   it from user memory at syscall entry), src/sport are read from the socket
+ *   after the call: sport is 0 when the kernel already released the port
+ *   (e.g. a refused loopback connect).
+ * - out/tcp, out/udp without a result (no AEGIS_CONN_RESULT_VALID): connects
+ *   that bypass connect(2), attributed to the connecting task (for io_uring
+ *   the submitter or an io-wq/sqpoll thread of the same process): io_uring
+ *   IORING_OP_CONNECT except with fexit/__sys_connect_file (which sees those
+ *   itself, with a result), and TCP Fast Open sends not seen by a send
+ *   program. Seen by the cgroup connect observer (TCP and UDP; dst is the
+ *   kernel's copy of the address; src/sport are empty unless the socket was
+ *   bound) or, without cgroup2, at the TCP state change CLOSE -> SYN_SENT
+ *   (inet_sock_set_state; TCP only; src/dst read from the socket, sport 0
+ *   unless bound: the port is chosen after the state change).
  * - out/tcp from sendto/sendmsg/sendmmsg with a destination address and
  *   MSG_FASTOPEN on a TCP socket (TCP Fast Open): reported like a connect,
  *   result = 0 or the send's -errno.
  * - out/udp from sendto/sendmsg/sendmmsg with a destination address: one record
  *   per (socket, destination) the first time the socket sends there (LRU
  *   "udp_seen", keyed by socket inode: 1,000 datagrams to one destination = 1
- *   record); result = 0 or the send's -errno. sendmmsg: the first message's
- *   destination only. Sends without an address (connected sockets) are covered
- *   by the connect record.
+ *   record; the cgroup send observer keys by socket cookie); result = 0 or the
+ *   send's -errno. With udp-send=cgroup every message of a sendmmsg counts,
+ *   and io_uring sends are seen too (without a result); with tracepoints
+ *   only the first message of a sendmmsg. Sends without an address
+ *   (connected sockets) are covered by the connect record.
  * - in/tcp: accept/accept4 (or inet_csk_accept with fentry) returning a new
  *   AF_INET/AF_INET6 TCP socket; src = peer, dst = local. result not valid.
  * - listen/tcp: the first successful listen() on a socket; dst = bound address

@@ -45,6 +45,12 @@ const volatile bool fastopen_only = false;
  * copies it. Needs the syscall number (bpf_task_pt_regs(), 5.15+).
  */
 const volatile bool hook_connect = false;
+/*
+ * hook_send: the same for UDP sends: the cgroup sendmsg4/6 observer is the
+ * udp-send source's entry half (one run per datagram with an address, every
+ * message of a sendmmsg(), io_uring sends too).
+ */
+const volatile bool hook_send = false;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -125,7 +131,10 @@ struct {
 	__type(value, struct dedup_val);
 } dedup SEC(".maps");
 
-/* UDP destinations a socket already sent to: (socket inode, addr, port). */
+/*
+ * UDP destinations a socket already sent to: (socket inode, addr, port); the
+ * cgroup observer has the socket cookie instead of the inode (one kind per run).
+ */
 struct sock_dst_key {
 	__u64 ino;
 	struct endpoint dst;
@@ -1073,6 +1082,86 @@ static __always_inline int cg_connect(struct bpf_sock_addr *ctx, bool v6)
 	}
 	connect_unseen(proto, &src, &dst);
 	return 1;
+}
+
+/*
+ * The UDP send observer (cgroup sendmsg4/6 on the cgroup2 root: datagrams
+ * with an address on unconnected sockets): one record per (socket,
+ * destination), then process dedup, like send_enter(), but with the kernel's
+ * copy of the address and for every way a datagram is sent. Inside a tracked
+ * syscall the first new destination is stashed for its exit program (the
+ * send's result); others (io_uring, a second one in one sendmmsg()) get a
+ * record now. The socket is bound by now: the source port is known.
+ */
+static __always_inline int cg_sendmsg(struct bpf_sock_addr *ctx, bool v6)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct bpf_sock *sk = ctx->sk;
+	struct inet_sock_ref ref = {};
+	struct sock_dst_key k = {};
+	struct endpoint src = {};
+	struct conn c = {};
+	__u8 one = 1;
+
+	if (ctx->protocol != IPPROTO_UDP)
+		return 1;
+	k.dst.port = bpf_ntohs((__u16)ctx->user_port);
+	src.port = sk->src_port;
+	if (v6) {
+		__u32 *d = (__u32 *)k.dst.addr, *l = (__u32 *)src.addr;
+
+		k.dst.family = src.family = AF_INET6;
+		d[0] = ctx->user_ip6[0];
+		d[1] = ctx->user_ip6[1];
+		d[2] = ctx->user_ip6[2];
+		d[3] = ctx->user_ip6[3];
+		l[0] = sk->src_ip6[0];
+		l[1] = sk->src_ip6[1];
+		l[2] = sk->src_ip6[2];
+		l[3] = sk->src_ip6[3];
+		endpoint_unmap(&k.dst);
+		endpoint_unmap(&src);
+	} else {
+		k.dst.family = src.family = AF_INET;
+		*(__u32 *)k.dst.addr = ctx->user_ip4;
+		*(__u32 *)src.addr = sk->src_ip4;
+	}
+	/* the socket cookie: unique per socket for the kernel's lifetime */
+	k.ino = bpf_get_socket_cookie(ctx);
+	if (bpf_map_lookup_elem(&udp_seen, &k))
+		return 1;
+	bpf_map_update_elem(&udp_seen, &k, &one, BPF_ANY);
+	if (dedup_fold(IPPROTO_UDP, AEGIS_DIR_OUT, &k.dst, &c.suppressed))
+		return 1;
+	if (tracked_syscall() >= 0 && !(pending_n && bpf_map_lookup_elem(&pending, &tid))) {
+		ref.sk = (struct sock *)sk;
+		ref.family = sk->family;
+		ref.proto = IPPROTO_UDP;
+		stash(PEND_SEND, &ref, &k.dst, c.suppressed);
+		return 1;
+	}
+	if (current_is_kthread())
+		return 1;
+	c.direction = AEGIS_DIR_OUT;
+	c.proto = IPPROTO_UDP;
+	c.src = src;
+	c.dst = k.dst;
+	if (c.src.family != c.dst.family)
+		c.src.family = c.dst.family;
+	emit_conn(&c);
+	return 1;
+}
+
+SEC("cgroup/sendmsg4")
+int cg_sendmsg4(struct bpf_sock_addr *ctx)
+{
+	return cg_sendmsg(ctx, false);
+}
+
+SEC("cgroup/sendmsg6")
+int cg_sendmsg6(struct bpf_sock_addr *ctx)
+{
+	return cg_sendmsg(ctx, true);
 }
 
 SEC("cgroup/connect4")

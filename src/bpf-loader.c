@@ -200,8 +200,10 @@ static void probe_modes(struct bpf_loader *l, bool no_fentry)
 	if (no_fentry || probe_fexit(btf, "__sys_connect_file") < 0) {
 		/* no trampolines (or lockdown): the other fexit probes would fail alike */
 		log_debug("fexit not available, tracepoints for sockets");
-		if (l->indirect == INDIRECT_CGROUP && syscall_nr_readable(btf))
+		if (l->indirect == INDIRECT_CGROUP && syscall_nr_readable(btf)) {
 			l->modes[BPF_SOURCE_CONNECT] = ATTACH_CGROUP;
+			l->modes[BPF_SOURCE_UDP_SEND] = ATTACH_CGROUP;
+		}
 		return;
 	}
 	l->modes[BPF_SOURCE_CONNECT] = ATTACH_FENTRY;
@@ -219,7 +221,7 @@ static void probe_modes(struct bpf_loader *l, bool no_fentry)
 static void set_autoload(struct aegis_trace *s, const struct bpf_loader *l)
 {
 	const enum attach_mode *m = l->modes;
-	bool tp;
+	bool tp, exit_tp;
 
 #define AUTOLOAD(prog, on) bpf_program__set_autoload(s->progs.prog, on)
 	AUTOLOAD(tp_exec, m[BPF_SOURCE_EXEC] == ATTACH_TRACEPOINT);
@@ -252,17 +254,21 @@ static void set_autoload(struct aegis_trace *s, const struct bpf_loader *l)
 	AUTOLOAD(fexit_listen, !tp);
 
 	tp = m[BPF_SOURCE_UDP_SEND] == ATTACH_TRACEPOINT;
+	/* ATTACH_CGROUP: the cgroup send observer is the entry half */
+	exit_tp = m[BPF_SOURCE_UDP_SEND] != ATTACH_FENTRY;
 	AUTOLOAD(tp_sendto_enter, tp && !l->fast_reads);
 	AUTOLOAD(tp_sendto_enter_fast, tp && l->fast_reads);
-	AUTOLOAD(tp_sendto_exit, tp);
+	AUTOLOAD(tp_sendto_exit, exit_tp);
 	AUTOLOAD(tp_sendmsg_enter, tp && !l->fast_reads);
 	AUTOLOAD(tp_sendmsg_enter_fast, tp && l->fast_reads);
-	AUTOLOAD(tp_sendmsg_exit, tp);
+	AUTOLOAD(tp_sendmsg_exit, exit_tp);
 	AUTOLOAD(tp_sendmmsg_enter, tp && !l->fast_reads);
 	AUTOLOAD(tp_sendmmsg_enter_fast, tp && l->fast_reads);
-	AUTOLOAD(tp_sendmmsg_exit, tp);
-	AUTOLOAD(fexit_udp_send, !tp);
-	AUTOLOAD(fexit_udp6_send, !tp);
+	AUTOLOAD(tp_sendmmsg_exit, exit_tp);
+	AUTOLOAD(cg_sendmsg4, m[BPF_SOURCE_UDP_SEND] == ATTACH_CGROUP);
+	AUTOLOAD(cg_sendmsg6, m[BPF_SOURCE_UDP_SEND] == ATTACH_CGROUP);
+	AUTOLOAD(fexit_udp_send, !exit_tp);
+	AUTOLOAD(fexit_udp6_send, !exit_tp);
 #undef AUTOLOAD
 }
 
@@ -274,10 +280,11 @@ static void set_autoload(struct aegis_trace *s, const struct bpf_loader *l)
  */
 static void set_state_rodata(struct aegis_trace *s, const struct bpf_loader *l)
 {
-	bool send_tp = l->modes[BPF_SOURCE_UDP_SEND] == ATTACH_TRACEPOINT;
+	bool send_tp = l->modes[BPF_SOURCE_UDP_SEND] != ATTACH_FENTRY; /* the exit programs */
 
 	s->rodata->fastopen_only = l->modes[BPF_SOURCE_CONNECT] == ATTACH_FENTRY;
 	s->rodata->hook_connect = l->modes[BPF_SOURCE_CONNECT] == ATTACH_CGROUP;
+	s->rodata->hook_send = l->modes[BPF_SOURCE_UDP_SEND] == ATTACH_CGROUP;
 	s->rodata->nr_connect = s->rodata->fastopen_only ? -1 : SYS_connect;
 	s->rodata->nr_sendto = send_tp ? SYS_sendto : -1;
 	s->rodata->nr_sendmsg = send_tp ? SYS_sendmsg : -1;
@@ -350,12 +357,20 @@ static int trace_open_load_attach(const struct bpf_loader_opts *o, const struct 
 	r = aegis_trace__attach(s);
 	if (r < 0)
 		return r;
+	/* libbpf does not auto-attach cgroup programs */
 	if (l->indirect == INDIRECT_CGROUP) {
-		/* libbpf does not auto-attach cgroup programs */
 		r = attach_cgroup(s->progs.cg_connect4, l->cgroup_root, &s->links.cg_connect4);
 		if (r >= 0)
 			r = attach_cgroup(s->progs.cg_connect6, l->cgroup_root,
 					  &s->links.cg_connect6);
+		if (r < 0)
+			return r;
+	}
+	if (l->modes[BPF_SOURCE_UDP_SEND] == ATTACH_CGROUP) {
+		r = attach_cgroup(s->progs.cg_sendmsg4, l->cgroup_root, &s->links.cg_sendmsg4);
+		if (r >= 0)
+			r = attach_cgroup(s->progs.cg_sendmsg6, l->cgroup_root,
+					  &s->links.cg_sendmsg6);
 		if (r < 0)
 			return r;
 	}
@@ -411,8 +426,9 @@ int bpf_loader_new(const struct bpf_loader_opts *opts, struct bpf_loader **ret)
 			"state tracepoint: %m",
 			l->cgroup_root);
 		l->indirect = l->state_btf ? INDIRECT_TP_BTF : INDIRECT_TRACEPOINT;
-		if (l->modes[BPF_SOURCE_CONNECT] == ATTACH_CGROUP)
-			l->modes[BPF_SOURCE_CONNECT] = ATTACH_TRACEPOINT;
+		for (int i = 0; i < _BPF_SOURCE_MAX; i++)
+			if (l->modes[i] == ATTACH_CGROUP)
+				l->modes[i] = ATTACH_TRACEPOINT;
 		r = trace_open_load_attach(opts, l, &l->skel);
 	}
 	if (r < 0 && l->fast_reads) {

@@ -8,7 +8,7 @@
  *   connect           fentry      > cgroup > tracepoint
  *   accept            fentry      > tracepoint   (fexit inet_csk_accept)
  *   listen            fentry      > tracepoint   (fexit inet_listen)
- *   udp-send          fentry      > tracepoint   (fexit udp_sendmsg/udpv6_sendmsg)
+ *   udp-send          fentry      > cgroup > tracepoint
  *   connect-indirect  cgroup      > tp_btf > tracepoint
  * connect: fexit on __sys_connect_file (connect(2) and io_uring, the address
  * already in the kernel); else the cgroup observer (below) as the entry half
@@ -17,6 +17,10 @@
  * where the entry reads the address from user memory (a racing thread can
  * change it before the kernel copies it: the record could then name another
  * destination than the connect's).
+ * udp-send: the same three ways: fexit on udp_sendmsg/udpv6_sendmsg; the
+ * cgroup sendmsg4/6 observer with the send syscalls' exits (every message of
+ * a sendmmsg(), io_uring sends too); sys_enter/exit of sendto, sendmsg and
+ * sendmmsg (user memory again, and only the first message of a sendmmsg()).
  * connect-indirect: connects made outside connect(2) (io_uring, TCP Fast
  * Open, kernel sockets connected in a process's context): an observer on the
  * cgroup2 root's connect4/connect6 hooks (one run per connect, the kernel's

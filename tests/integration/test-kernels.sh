@@ -3,7 +3,7 @@
 # The smoke subset (tests/kernels/smoke.sh) on this kernel and under other
 # Debian kernels booted with ../shared/kernels/run-in-kernel.sh, asserting the
 # attach mode the daemon chose on each:
-#   host      connect=cgroup when lockdown refuses fentry (this machine)
+#   host      connect=cgroup udp-send=cgroup when lockdown refuses fentry (this machine)
 #   bookworm  (6.1)  and  trixie (6.12): fentry for sockets, tp_btf for exec/exit
 # (connect-indirect=cgroup everywhere: the guests mount cgroup2 too)
 # and, on every kernel, the forced tracepoint baseline (AEGIS_ATTACH_MODE=tracepoint),
@@ -27,7 +27,7 @@ lockdown=$(cat /sys/kernel/security/lockdown 2>/dev/null || echo "[none]")
 host_expect="exec=tp_btf exit=tp_btf connect-indirect=cgroup"
 case "$lockdown" in
 *"[none]"*) ;;
-*) host_expect="$host_expect connect=cgroup accept=tracepoint listen=tracepoint udp-send=tracepoint" ;;
+*) host_expect="$host_expect connect=cgroup accept=tracepoint listen=tracepoint udp-send=cgroup" ;;
 esac
 # shellcheck disable=SC2086
 SMOKE_PORT=20090 bash "$SMOKE" "$AEGIS_BIN" $host_expect || fail "smoke on the host ($(uname -r))"
@@ -65,7 +65,7 @@ for k in ${AEGIS_TEST_KERNELS:-bookworm trixie}; do
 	# script are read through the shared root.
 	# third run: what these kernels choose where lockdown refuses fentry (as here)
 	in_guest "$k" "$log" bash -c \
-		"bash '$SMOKE' '$AEGIS_BIN' $BEST && AEGIS_ATTACH_MODE=tracepoint bash '$SMOKE' '$AEGIS_BIN' $BASELINE && AEGIS_ATTACH_MODE=no-fentry bash '$SMOKE' '$AEGIS_BIN' connect=cgroup connect-indirect=cgroup && bash '$ESMOKE' '$AEGIS_BIN'" ||
+		"bash '$SMOKE' '$AEGIS_BIN' $BEST && AEGIS_ATTACH_MODE=tracepoint bash '$SMOKE' '$AEGIS_BIN' $BASELINE && AEGIS_ATTACH_MODE=no-fentry bash '$SMOKE' '$AEGIS_BIN' connect=cgroup udp-send=cgroup connect-indirect=cgroup && bash '$ESMOKE' '$AEGIS_BIN'" ||
 		rc=$?
 	cat "$log"
 	[ $rc = 0 ] || fail "smoke under $k exited $rc"
@@ -81,7 +81,7 @@ for k in ${AEGIS_TEST_ENFORCE_KERNELS:-bullseye}; do
 	log="$T/kernel-enforce-$k.log"
 	rc=0
 	in_guest "$k" "$log" bash -c \
-		"AEGIS_ATTACH_MODE=no-fentry bash '$SMOKE' '$AEGIS_BIN' connect=tracepoint connect-indirect=cgroup && bash '$ESMOKE' '$AEGIS_BIN'" ||
+		"AEGIS_ATTACH_MODE=no-fentry bash '$SMOKE' '$AEGIS_BIN' connect=tracepoint udp-send=tracepoint connect-indirect=cgroup && bash '$ESMOKE' '$AEGIS_BIN'" ||
 		rc=$?
 	cat "$log"
 	[ $rc = 0 ] && grep -q 'SMOKE OK' "$log" && grep -q 'ENFORCE OK' "$log" ||

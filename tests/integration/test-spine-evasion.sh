@@ -10,7 +10,8 @@
 # Then, with the defaults: (d) under the in-kernel dedup, repeated io_uring
 # connects of one process fold into one record like connect(2) ones, and
 # (f) a thread flipping the port in the sockaddr while another connect()s
-# with it cannot make a record name another port than the connect's.
+# (or sends a datagram) with it cannot make a record name another port than
+# the one the kernel used; (g) UDP datagrams sent through io_uring are seen.
 . "$(dirname "$0")/lib.sh"
 
 PORT_URING4=29010
@@ -130,6 +131,24 @@ check_uring_udp() {
 	ok "$INDIRECT: io_uring UDP connect: one record"
 }
 
+# (g) a UDP datagram sent through io_uring (IORING_OP_SENDMSG with an
+# address): one record, with the source port (the socket is bound by then);
+# the cgroup send observer
+check_uring_send() {
+	local upid sel n
+	"$URING" -s 127.0.0.1 $PORT_UDP >"$T/uring.out" 2>&1 &
+	upid=$!
+	wait $upid || fail "io_uring UDP sendmsg failed: $(cat "$T/uring.out")"
+	sel=".direction==\"out\" and .proto==\"udp\" and .dpt==$PORT_UDP and .pid==$upid"
+	wait_records 1 "$sel" 10 || fail "no record for the io_uring UDP send (pid $upid)"
+	sleep 0.5
+	n=$(count_records "$sel")
+	[ "$n" = 1 ] || fail "$n records for one io_uring UDP send, expected 1"
+	records "$sel" | jq -e '.dst == "127.0.0.1" and .spt > 0 and .result == ""' >/dev/null ||
+		fail "wrong record for the io_uring UDP send: $(records "$sel")"
+	ok "udp-send=$SEND_MODE: io_uring UDP sendmsg: one record"
+}
+
 check_all() {
 	check_uring 127.0.0.1 $PORT_URING4
 	check_uring ::1 $PORT_URING6
@@ -140,10 +159,12 @@ check_all() {
 # 1. defaults: the cgroup connect observer (this machine mounts cgroup2)
 start_aegis --no-config
 expect_indirect cgroup
-grep -q "attach modes: .* connect=\(cgroup\|fentry\) " "$T/aegis.err" ||
-	fail "connect source: $(grep -o 'attach modes: .*' "$T/aegis.err")"
+grep -q "attach modes: .* connect=\(cgroup\|fentry\) .* udp-send=\(cgroup\|fentry\) " "$T/aegis.err" ||
+	fail "connect and udp-send sources: $(grep -o 'attach modes: .*' "$T/aegis.err")"
+SEND_MODE=$(grep -o ' udp-send=[a-z_]*' "$T/aegis.err" | head -1 | cut -d= -f2)
 check_all
 check_uring_udp
+check_uring_send
 stop_aegis || fail "aegis exited with an error"
 
 # 2. the forced baseline: classic tracepoint on sock:inet_sock_set_state
@@ -188,7 +209,7 @@ stop_aegis || fail "aegis exited with an error"
 # (f) the race: every connect recorded (no dedup); the records' ports, in
 # order, must be exactly the ports getpeername() reported. A monitor reading
 # the sockaddr at syscall entry gets ~15 % of them wrong here (the forced
-# tracepoint baseline still does: bpf-loader.h).
+# tracepoint baseline still does: bpf-loader.h), and ~10 % of the datagrams.
 write_config <<'EOF'
 [global]
 include_dirs = ["@DROPINS@"]
@@ -210,6 +231,19 @@ done
 cmp -s "$T/race.out" "$T/race.rec" ||
 	fail "records name other ports than the connects went to: $(diff "$T/race.out" "$T/race.rec" | grep -c '^<') of 3000"
 ok "racing sockaddr: 3000 connects, $(grep -cx $PORT_RACE_A "$T/race.out") to $PORT_RACE_A and $(grep -cx $PORT_RACE_B "$T/race.out") to $PORT_RACE_B, every record names the port connected to"
+# the same for UDP: 2000 sendto()s, a new socket each, the receiver tells the port
+"$RACE" -u $PORT_RACE_A $PORT_RACE_B 2000 >"$T/race.out" 2>"$T/race.err" &
+RPID=$!
+wait $RPID || fail "race-connect -u failed: $(cat "$T/race.err")"
+sel=".direction==\"out\" and .proto==\"udp\" and .pid==$RPID"
+wait_records 2000 "$sel" 20 || fail "$(count_records "$sel") of 2000 racing datagrams recorded"
+records "$sel" | jq -r .dpt >"$T/race.rec"
+for p in $PORT_RACE_A $PORT_RACE_B; do
+	grep -qx "$p" "$T/race.out" || fail "the flipping thread never won: no datagram to $p (rerun)"
+done
+cmp -s "$T/race.out" "$T/race.rec" ||
+	fail "UDP records name other ports than the datagrams went to: $(diff "$T/race.out" "$T/race.rec" | grep -c '^<') of 2000"
+ok "racing sockaddr: 2000 datagrams, every record names the port sent to"
 stop_aegis || fail "aegis exited with an error"
 
 # 3. no cgroup2 mount (this test's private mount namespace): the tp_btf state

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * uring-connect [-u] ADDR PORT [COUNT]: COUNT (default 1) TCP (-u: UDP)
- * connects through io_uring (IORING_OP_CONNECT), one socket each, raw
- * syscalls, no liburing. Prints each connect's result and exits 0 if all were
- * established. Used by test-spine-evasion.sh and tests/kernels/smoke.sh.
+ * uring-connect [-u|-s] ADDR PORT [COUNT]: COUNT (default 1) TCP (-u: UDP)
+ * connects through io_uring (IORING_OP_CONNECT), or (-s) UDP datagrams sent
+ * with IORING_OP_SENDMSG to ADDR PORT on unconnected sockets; one socket each,
+ * raw syscalls, no liburing. Prints each result and exits 0 if all
+ * succeeded. Used by test-spine-evasion.sh and tests/kernels/smoke.sh.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -26,10 +28,15 @@ int main(int argc, char **argv)
 	struct io_uring_sqe *sqes;
 	struct io_uring_cqe *cqes;
 	void *sq, *cq;
-	int ring, fd, res = 0, count, type = SOCK_STREAM;
+	int ring, fd, res = 0, count, type = SOCK_STREAM, op = IORING_OP_CONNECT;
+	char byte = 'x';
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	if (argc > 1 && strcmp(argv[1], "-u") == 0) {
+	if (argc > 1 && (strcmp(argv[1], "-u") == 0 || strcmp(argv[1], "-s") == 0)) {
 		type = SOCK_DGRAM;
+		if (argv[1][1] == 's')
+			op = IORING_OP_SENDMSG;
 		argv++;
 		argc--;
 	}
@@ -90,10 +97,17 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		memset(sqe, 0, sizeof(*sqe));
-		sqe->opcode = IORING_OP_CONNECT;
+		sqe->opcode = op;
 		sqe->fd = fd;
-		sqe->addr = (unsigned long)&ss;
-		sqe->off = sl; /* addr2: the address length */
+		if (op == IORING_OP_SENDMSG) {
+			msg.msg_name = &ss;
+			msg.msg_namelen = sl;
+			sqe->addr = (unsigned long)&msg;
+			sqe->len = 1;
+		} else {
+			sqe->addr = (unsigned long)&ss;
+			sqe->off = sl; /* addr2: the address length */
+		}
 		sqe->user_data = 1;
 		sq_array[idx] = idx;
 		__atomic_store_n(sq_tail, tail + 1, __ATOMIC_RELEASE);
@@ -107,6 +121,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		res = cqes[*cq_head & *cq_mask].res;
+		if (op == IORING_OP_SENDMSG && res == 1)
+			res = 0; /* one byte sent */
 		__atomic_store_n(cq_head, *cq_head + 1, __ATOMIC_RELEASE);
 		printf("%d\n", res);
 		close(fd);
