@@ -1008,6 +1008,47 @@ static __always_inline int connect_unseen(__u8 proto, const struct endpoint *src
 }
 
 /*
+ * The destination a cgroup sock_addr program sees (the kernel's copy) and the
+ * socket's bound source. Context fields: one aligned 4-byte load each (no
+ * pointer arithmetic on ctx or the socket).
+ */
+static __always_inline void hook_dst(struct bpf_sock_addr *ctx, bool v6, struct endpoint *dst)
+{
+	__u32 *d = (__u32 *)dst->addr;
+
+	dst->port = bpf_ntohs((__u16)ctx->user_port);
+	if (v6) {
+		dst->family = AF_INET6;
+		d[0] = ctx->user_ip6[0];
+		d[1] = ctx->user_ip6[1];
+		d[2] = ctx->user_ip6[2];
+		d[3] = ctx->user_ip6[3];
+		endpoint_unmap(dst);
+	} else {
+		dst->family = AF_INET;
+		d[0] = ctx->user_ip4;
+	}
+}
+
+static __always_inline void hook_src(struct bpf_sock *sk, bool v6, struct endpoint *src)
+{
+	__u32 *l = (__u32 *)src->addr;
+
+	src->port = sk->src_port;
+	if (v6) {
+		src->family = AF_INET6;
+		l[0] = sk->src_ip6[0];
+		l[1] = sk->src_ip6[1];
+		l[2] = sk->src_ip6[2];
+		l[3] = sk->src_ip6[3];
+		endpoint_unmap(src);
+	} else {
+		src->family = AF_INET;
+		l[0] = sk->src_ip4;
+	}
+}
+
+/*
  * The observer on the cgroup2 root's connect4/connect6 hooks: every TCP and UDP
  * connect made in a process's context passes here (inet stream and datagram
  * pre_connect), whatever entered it: connect(2), io_uring (submitter or io-wq
@@ -1042,21 +1083,7 @@ static __always_inline int cg_connect(struct bpf_sock_addr *ctx, bool v6)
 		if (connect_seen_elsewhere(tracked, fastopen) || current_is_kthread())
 			return 1;
 	}
-	/* context fields: one aligned 4-byte load each (no pointer arithmetic) */
-	dst.port = bpf_ntohs((__u16)ctx->user_port);
-	if (v6) {
-		__u32 *d = (__u32 *)dst.addr;
-
-		dst.family = AF_INET6;
-		d[0] = ctx->user_ip6[0];
-		d[1] = ctx->user_ip6[1];
-		d[2] = ctx->user_ip6[2];
-		d[3] = ctx->user_ip6[3];
-		endpoint_unmap(&dst);
-	} else {
-		dst.family = AF_INET;
-		*(__u32 *)dst.addr = ctx->user_ip4;
-	}
+	hook_dst(ctx, v6, &dst);
 	if (hook_connect && tracked >= 0) {
 		if (dedup_fold(proto, AEGIS_DIR_OUT, &dst, &suppressed))
 			return 1;
@@ -1066,20 +1093,7 @@ static __always_inline int cg_connect(struct bpf_sock_addr *ctx, bool v6)
 		stash(PEND_CONNECT, &ref, &dst, suppressed);
 		return 1;
 	}
-	src.port = sk->src_port;
-	if (v6) {
-		__u32 *l = (__u32 *)src.addr;
-
-		src.family = AF_INET6;
-		l[0] = sk->src_ip6[0];
-		l[1] = sk->src_ip6[1];
-		l[2] = sk->src_ip6[2];
-		l[3] = sk->src_ip6[3];
-		endpoint_unmap(&src);
-	} else {
-		src.family = AF_INET;
-		*(__u32 *)src.addr = sk->src_ip4;
-	}
+	hook_src(sk, v6, &src);
 	connect_unseen(proto, &src, &dst);
 	return 1;
 }
@@ -1105,27 +1119,7 @@ static __always_inline int cg_sendmsg(struct bpf_sock_addr *ctx, bool v6)
 
 	if (ctx->protocol != IPPROTO_UDP)
 		return 1;
-	k.dst.port = bpf_ntohs((__u16)ctx->user_port);
-	src.port = sk->src_port;
-	if (v6) {
-		__u32 *d = (__u32 *)k.dst.addr, *l = (__u32 *)src.addr;
-
-		k.dst.family = src.family = AF_INET6;
-		d[0] = ctx->user_ip6[0];
-		d[1] = ctx->user_ip6[1];
-		d[2] = ctx->user_ip6[2];
-		d[3] = ctx->user_ip6[3];
-		l[0] = sk->src_ip6[0];
-		l[1] = sk->src_ip6[1];
-		l[2] = sk->src_ip6[2];
-		l[3] = sk->src_ip6[3];
-		endpoint_unmap(&k.dst);
-		endpoint_unmap(&src);
-	} else {
-		k.dst.family = src.family = AF_INET;
-		*(__u32 *)k.dst.addr = ctx->user_ip4;
-		*(__u32 *)src.addr = sk->src_ip4;
-	}
+	hook_dst(ctx, v6, &k.dst);
 	/* the socket cookie: unique per socket for the kernel's lifetime */
 	k.ino = bpf_get_socket_cookie(ctx);
 	if (bpf_map_lookup_elem(&udp_seen, &k))
@@ -1142,6 +1136,7 @@ static __always_inline int cg_sendmsg(struct bpf_sock_addr *ctx, bool v6)
 	}
 	if (current_is_kthread())
 		return 1;
+	hook_src(sk, v6, &src);
 	c.direction = AEGIS_DIR_OUT;
 	c.proto = IPPROTO_UDP;
 	c.src = src;
