@@ -2,9 +2,8 @@
 /*
  * Observation programs: exec/exit, outbound connect (TCP/UDP, v4/v6; also
  * io_uring and TCP Fast Open, through the cgroup connect observer or the TCP
- * state program), accept, listen,
- * and UDP sends to new destinations. Records go to one ring buffer
- * (formats in aegis.h).
+ * state program), accept, listen, and UDP sends to new destinations. Records
+ * go to one ring buffer (formats in aegis.h).
  *
  * Every event source has a classic-tracepoint variant (the complete baseline:
  * some kernels have no kprobes and lockdown refuses fentry) and, where the
@@ -26,9 +25,10 @@ const volatile __u64 wakeup_bytes = 0; /* force a wakeup past this much unread d
 const volatile __u64 jiffy_ns = 0; /* length of a jiffy (1/HZ) for the dedup clock; 0 = use ktime */
 /*
  * The cgroup connect observer or the TCP state program (CLOSE -> SYN_SENT):
- * connects that bypass the connect source (io_uring, TCP Fast Open). Syscall numbers of this architecture, from
- * <sys/syscall.h>: with tracepoints, connects made inside these syscalls are
- * reported (or deduped) by their exit program. fastopen_only: the connect
+ * connects that bypass the connect source (io_uring, TCP Fast Open). Syscall
+ * numbers of this architecture, from <sys/syscall.h>: with tracepoints,
+ * connects made inside these syscalls are reported (or deduped) by their exit
+ * program. fastopen_only: the connect
  * source is fexit/__sys_connect_file (it sees io_uring too), report only Fast
  * Open connects (made by tcp_sendmsg(), with tp->fastopen_req set).
  */
@@ -990,21 +990,31 @@ static __always_inline bool current_is_kthread(void)
 	       AEGIS_PF_KTHREAD;
 }
 
-/* A connect the connect source does not see: a record without a result. */
-static __always_inline int connect_unseen(__u8 proto, const struct endpoint *src,
-					  const struct endpoint *dst)
+/* An outbound record without a result (no syscall exit reports it). */
+static __always_inline int emit_out_unseen(__u8 proto, const struct endpoint *src,
+					   const struct endpoint *dst, __u32 suppressed)
 {
 	struct conn c = {};
 
-	if (dedup_fold(proto, AEGIS_DIR_OUT, dst, &c.suppressed))
-		return 0;
 	c.direction = AEGIS_DIR_OUT;
 	c.proto = proto;
+	c.suppressed = suppressed;
 	c.src = *src;
 	c.dst = *dst;
 	if (c.src.family != c.dst.family)
 		c.src.family = c.dst.family;
 	return emit_conn(&c);
+}
+
+/* A connect the connect source does not see: a record without a result. */
+static __always_inline int connect_unseen(__u8 proto, const struct endpoint *src,
+					  const struct endpoint *dst)
+{
+	__u32 suppressed;
+
+	if (dedup_fold(proto, AEGIS_DIR_OUT, dst, &suppressed))
+		return 0;
+	return emit_out_unseen(proto, src, dst, suppressed);
 }
 
 /*
@@ -1048,6 +1058,18 @@ static __always_inline void hook_src(struct bpf_sock *sk, bool v6, struct endpoi
 	}
 }
 
+/* A cgroup observer's event inside a tracked syscall: for its exit program. */
+static __always_inline void hook_stash(__u8 kind, struct bpf_sock *sk, __u8 proto,
+				       const struct endpoint *dst, __u32 suppressed)
+{
+	struct inet_sock_ref ref = {};
+
+	ref.sk = (struct sock *)sk;
+	ref.family = sk->family;
+	ref.proto = proto;
+	stash(kind, &ref, dst, suppressed);
+}
+
 /*
  * The observer on the cgroup2 root's connect4/connect6 hooks: every TCP and UDP
  * connect made in a process's context passes here (inet stream and datagram
@@ -1065,7 +1087,6 @@ static __always_inline int cg_connect(struct bpf_sock_addr *ctx, bool v6)
 {
 	struct endpoint src = {}, dst = {};
 	struct bpf_sock *sk = ctx->sk;
-	struct inet_sock_ref ref = {};
 	bool fastopen = false;
 	__u32 suppressed;
 	__u8 proto = ctx->protocol;
@@ -1073,26 +1094,21 @@ static __always_inline int cg_connect(struct bpf_sock_addr *ctx, bool v6)
 
 	if (proto != IPPROTO_TCP && proto != IPPROTO_UDP)
 		return 1;
+	tracked = tracked_syscall();
+	if (hook_connect && tracked >= 0) {
+		hook_dst(ctx, v6, &dst);
+		if (!dedup_fold(proto, AEGIS_DIR_OUT, &dst, &suppressed))
+			hook_stash(PEND_CONNECT, sk, proto, &dst, suppressed);
+		return 1;
+	}
 	if (fastopen_only && proto == IPPROTO_TCP) {
 		struct tcp_sock *t = bpf_skc_to_tcp_sock(sk);
 
 		fastopen = t && t->fastopen_req;
 	}
-	tracked = tracked_syscall();
-	if (!hook_connect || tracked < 0) {
-		if (connect_seen_elsewhere(tracked, fastopen) || current_is_kthread())
-			return 1;
-	}
-	hook_dst(ctx, v6, &dst);
-	if (hook_connect && tracked >= 0) {
-		if (dedup_fold(proto, AEGIS_DIR_OUT, &dst, &suppressed))
-			return 1;
-		ref.sk = (struct sock *)sk;
-		ref.family = sk->family;
-		ref.proto = proto;
-		stash(PEND_CONNECT, &ref, &dst, suppressed);
+	if (connect_seen_elsewhere(tracked, fastopen) || current_is_kthread())
 		return 1;
-	}
+	hook_dst(ctx, v6, &dst);
 	hook_src(sk, v6, &src);
 	connect_unseen(proto, &src, &dst);
 	return 1;
@@ -1111,10 +1127,9 @@ static __always_inline int cg_sendmsg(struct bpf_sock_addr *ctx, bool v6)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct bpf_sock *sk = ctx->sk;
-	struct inet_sock_ref ref = {};
 	struct sock_dst_key k = {};
 	struct endpoint src = {};
-	struct conn c = {};
+	__u32 suppressed;
 	__u8 one = 1;
 
 	if (ctx->protocol != IPPROTO_UDP)
@@ -1125,25 +1140,16 @@ static __always_inline int cg_sendmsg(struct bpf_sock_addr *ctx, bool v6)
 	if (bpf_map_lookup_elem(&udp_seen, &k))
 		return 1;
 	bpf_map_update_elem(&udp_seen, &k, &one, BPF_ANY);
-	if (dedup_fold(IPPROTO_UDP, AEGIS_DIR_OUT, &k.dst, &c.suppressed))
+	if (dedup_fold(IPPROTO_UDP, AEGIS_DIR_OUT, &k.dst, &suppressed))
 		return 1;
 	if (tracked_syscall() >= 0 && !(pending_n && bpf_map_lookup_elem(&pending, &tid))) {
-		ref.sk = (struct sock *)sk;
-		ref.family = sk->family;
-		ref.proto = IPPROTO_UDP;
-		stash(PEND_SEND, &ref, &k.dst, c.suppressed);
+		hook_stash(PEND_SEND, sk, IPPROTO_UDP, &k.dst, suppressed);
 		return 1;
 	}
 	if (current_is_kthread())
 		return 1;
 	hook_src(sk, v6, &src);
-	c.direction = AEGIS_DIR_OUT;
-	c.proto = IPPROTO_UDP;
-	c.src = src;
-	c.dst = k.dst;
-	if (c.src.family != c.dst.family)
-		c.src.family = c.dst.family;
-	emit_conn(&c);
+	emit_out_unseen(IPPROTO_UDP, &src, &k.dst, suppressed);
 	return 1;
 }
 

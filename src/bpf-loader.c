@@ -274,9 +274,10 @@ static void set_autoload(struct aegis_trace *s, const struct bpf_loader *l)
 
 /*
  * The cgroup observer or the TCP state program reports connects the connect
- * source does not see. With tracepoints, it skips the syscalls whose exit programs report connects
- * (connect(2); sendto/sendmsg/sendmmsg with MSG_FASTOPEN). fexit on
- * __sys_connect_file sees io_uring connects too: then only Fast Open is left.
+ * source does not see. With tracepoints, it skips the syscalls whose exit
+ * programs report connects (connect(2); sendto/sendmsg/sendmmsg with
+ * MSG_FASTOPEN). fexit on __sys_connect_file sees io_uring connects too: then
+ * only Fast Open is left.
  */
 static void set_state_rodata(struct aegis_trace *s, const struct bpf_loader *l)
 {
@@ -317,15 +318,38 @@ static uint64_t tick_ns(void)
 	return ts.tv_nsec;
 }
 
-/* A link of prog on the cgroup at path (and, through it, on every cgroup below). */
-static int attach_cgroup(struct bpf_program *prog, const char *path, struct bpf_link **ret)
+/*
+ * Links of the cgroup observers in use on the cgroup2 root (and, through it,
+ * on every cgroup below): libbpf does not auto-attach cgroup programs.
+ */
+static int attach_cgroup_observers(struct aegis_trace *s, const struct bpf_loader *l)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool send = l->modes[BPF_SOURCE_UDP_SEND] == ATTACH_CGROUP;
+	const struct {
+		struct bpf_program *prog;
+		struct bpf_link **link;
+		bool on;
+	} o[] = {
+		{ s->progs.cg_connect4, &s->links.cg_connect4, true },
+		{ s->progs.cg_connect6, &s->links.cg_connect6, true },
+		{ s->progs.cg_sendmsg4, &s->links.cg_sendmsg4, send },
+		{ s->progs.cg_sendmsg6, &s->links.cg_sendmsg6, send },
+	};
+	_cleanup_close_ int fd = -EBADF;
 
+	if (l->indirect != INDIRECT_CGROUP)
+		return 0; /* udp-send=cgroup comes with it */
+	fd = open(l->cgroup_root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	*ret = bpf_program__attach_cgroup(prog, fd);
-	return *ret ? 0 : -errno;
+	for (size_t i = 0; i < ARRAY_SIZE(o); i++) {
+		if (!o[i].on)
+			continue;
+		*o[i].link = bpf_program__attach_cgroup(o[i].prog, fd);
+		if (!*o[i].link)
+			return -errno;
+	}
+	return 0;
 }
 
 static int trace_open_load_attach(const struct bpf_loader_opts *o, const struct bpf_loader *l,
@@ -357,23 +381,9 @@ static int trace_open_load_attach(const struct bpf_loader_opts *o, const struct 
 	r = aegis_trace__attach(s);
 	if (r < 0)
 		return r;
-	/* libbpf does not auto-attach cgroup programs */
-	if (l->indirect == INDIRECT_CGROUP) {
-		r = attach_cgroup(s->progs.cg_connect4, l->cgroup_root, &s->links.cg_connect4);
-		if (r >= 0)
-			r = attach_cgroup(s->progs.cg_connect6, l->cgroup_root,
-					  &s->links.cg_connect6);
-		if (r < 0)
-			return r;
-	}
-	if (l->modes[BPF_SOURCE_UDP_SEND] == ATTACH_CGROUP) {
-		r = attach_cgroup(s->progs.cg_sendmsg4, l->cgroup_root, &s->links.cg_sendmsg4);
-		if (r >= 0)
-			r = attach_cgroup(s->progs.cg_sendmsg6, l->cgroup_root,
-					  &s->links.cg_sendmsg6);
-		if (r < 0)
-			return r;
-	}
+	r = attach_cgroup_observers(s, l);
+	if (r < 0)
+		return r;
 	*ret = TAKE_PTR(s);
 	return 0;
 }

@@ -25,16 +25,30 @@ CURL=$(readlink -f "$(command -v curl)")
 [ -x "$CURL" ] || skip "curl not installed"
 URING=$AEGIS_BUILDDIR/tests/uring-connect
 RACE=$AEGIS_BUILDDIR/tests/race-connect
-[ -x "$URING" ] && [ -x "$RACE" ] || fail "test helpers not built ($URING, $RACE)"
+if [ ! -x "$URING" ] || [ ! -x "$RACE" ]; then
+	fail "test helpers not built ($URING, $RACE)"
+fi
 
 # TCP Fast Open: client and server (3); restored on exit
+# shellcheck disable=SC2034 # used by the at_exit command
 TFO_OLD=$(sysctl -n net.ipv4.tcp_fastopen)
+# shellcheck disable=SC2016 # expanded when the hook runs
 at_exit 'sysctl -qw net.ipv4.tcp_fastopen="$TFO_OLD"'
 sysctl -qw net.ipv4.tcp_fastopen=3
 
 http_server $PORT_URING4 127.0.0.1
 http_server $PORT_URING6 ::1
 http_server $PORT_CURL 127.0.0.1
+
+# exactly_one WHAT SEL [COUNT_SEL]: a record matching SEL arrives, and half a
+# second later exactly one record matches COUNT_SEL (default SEL)
+exactly_one() {
+	local what=$1 sel=$2 csel=${3:-$2} n
+	wait_records 1 "$sel" 10 || fail "$what: no record"
+	sleep 0.5
+	n=$(count_records "$csel")
+	[ "$n" = 1 ] || fail "$what: $n records, expected 1: $(records "$csel")"
+}
 
 # expect_indirect MODE: the daemon reports connects outside connect(2) this way
 expect_indirect() {
@@ -56,10 +70,7 @@ check_uring() {
 	upid=$!
 	wait $upid || fail "io_uring connect to $addr:$port failed: $(cat "$T/uring.out")"
 	sel=".direction==\"out\" and .proto==\"tcp\" and .dpt==$port and .pid==$upid"
-	wait_records 1 "$sel" 10 || fail "$INDIRECT: no outbound record for the io_uring connect to $addr:$port (pid $upid)"
-	sleep 0.5
-	n=$(count_records "$sel")
-	[ "$n" = 1 ] || fail "$INDIRECT: $n records for one io_uring connect to $addr:$port, expected 1"
+	exactly_one "$INDIRECT: io_uring connect to $addr:$port (pid $upid)" "$sel"
 	records "$sel" | jq -e --arg exe "$URING" --arg addr "$addr" --arg src "$src" '
 		.exe == $exe and .dst == $addr and .src == $src and .spt == 0
 		and .comm == "uring-connect" and .result == ""' \
@@ -72,7 +83,7 @@ check_uring() {
 
 # (b) TCP Fast Open: sendto(MSG_FASTOPEN) connects without connect()
 check_tfo() {
-	local tpid sel n
+	local tpid sel
 	$PY - $PORT_TFO >"$T/tfo.out" 2>&1 <<'EOF' &
 import socket, sys, os
 port = int(sys.argv[1])
@@ -90,10 +101,7 @@ EOF
 	tpid=$!
 	wait $tpid || fail "TFO client failed: $(cat "$T/tfo.out")"
 	sel=".direction==\"out\" and .proto==\"tcp\" and .dpt==$PORT_TFO and .pid==$tpid"
-	wait_records 1 "$sel" 10 || fail "$INDIRECT: no outbound record for the TCP Fast Open sendto (pid $tpid)"
-	sleep 0.5
-	n=$(count_records ".direction==\"out\" and .dpt==$PORT_TFO")
-	[ "$n" = 1 ] || fail "$INDIRECT: $n outbound records for one Fast Open sendto, expected 1"
+	exactly_one "$INDIRECT: TCP Fast Open sendto (pid $tpid)" "$sel" ".direction==\"out\" and .dpt==$PORT_TFO"
 	records "$sel" | jq -e '.dst == "127.0.0.1" and .src == "127.0.0.1" and .spt > 0 and .result == "0"' >/dev/null ||
 		fail "$INDIRECT: wrong record for the Fast Open sendto: $(records "$sel")"
 	ok "$INDIRECT: TCP Fast Open sendto: one record"
@@ -101,15 +109,12 @@ EOF
 
 # (c) a plain connect(): still exactly one record
 check_plain() {
-	local cpid sel n
+	local cpid sel
 	curl -s -o /dev/null "http://127.0.0.1:$PORT_CURL/" &
 	cpid=$!
 	wait $cpid || fail "curl failed"
 	sel=".direction==\"out\" and .dpt==$PORT_CURL and .pid==$cpid"
-	wait_records 1 "$sel" 10 || fail "$INDIRECT: no outbound record for curl"
-	sleep 0.5
-	n=$(count_records "$sel")
-	[ "$n" = 1 ] || fail "$INDIRECT: $n outbound records for one curl connect, expected 1: $(records ".dpt==$PORT_CURL")"
+	exactly_one "$INDIRECT: one curl connect" "$sel"
 	records "$sel" | jq -e '.result == "0" or .result == "EINPROGRESS"' >/dev/null ||
 		fail "$INDIRECT: the curl record lost its result: $(records "$sel")"
 	ok "$INDIRECT: plain connect(): one record with its result"
@@ -117,15 +122,12 @@ check_plain() {
 
 # (e) io_uring connect of a UDP socket (no datagram sent): the cgroup observer
 check_uring_udp() {
-	local upid sel n
+	local upid sel
 	"$URING" -u 127.0.0.1 $PORT_UDP >"$T/uring.out" 2>&1 &
 	upid=$!
 	wait $upid || fail "io_uring UDP connect failed: $(cat "$T/uring.out")"
 	sel=".direction==\"out\" and .proto==\"udp\" and .dpt==$PORT_UDP and .pid==$upid"
-	wait_records 1 "$sel" 10 || fail "$INDIRECT: no record for the io_uring UDP connect (pid $upid)"
-	sleep 0.5
-	n=$(count_records "$sel")
-	[ "$n" = 1 ] || fail "$INDIRECT: $n records for one io_uring UDP connect, expected 1"
+	exactly_one "$INDIRECT: io_uring UDP connect (pid $upid)" "$sel"
 	records "$sel" | jq -e '.dst == "127.0.0.1" and .result == ""' >/dev/null ||
 		fail "$INDIRECT: wrong record for the io_uring UDP connect: $(records "$sel")"
 	ok "$INDIRECT: io_uring UDP connect: one record"
@@ -135,15 +137,12 @@ check_uring_udp() {
 # address): one record, with the source port (the socket is bound by then);
 # the cgroup send observer
 check_uring_send() {
-	local upid sel n
+	local upid sel
 	"$URING" -s 127.0.0.1 $PORT_UDP >"$T/uring.out" 2>&1 &
 	upid=$!
 	wait $upid || fail "io_uring UDP sendmsg failed: $(cat "$T/uring.out")"
 	sel=".direction==\"out\" and .proto==\"udp\" and .dpt==$PORT_UDP and .pid==$upid"
-	wait_records 1 "$sel" 10 || fail "no record for the io_uring UDP send (pid $upid)"
-	sleep 0.5
-	n=$(count_records "$sel")
-	[ "$n" = 1 ] || fail "$n records for one io_uring UDP send, expected 1"
+	exactly_one "udp-send=$SEND_MODE: io_uring UDP send (pid $upid)" "$sel"
 	records "$sel" | jq -e '.dst == "127.0.0.1" and .spt > 0 and .result == ""' >/dev/null ||
 		fail "wrong record for the io_uring UDP send: $(records "$sel")"
 	ok "udp-send=$SEND_MODE: io_uring UDP sendmsg: one record"
@@ -188,20 +187,14 @@ start_aegis
 UPID=$!
 wait $UPID || fail "io_uring connects failed: $(cat "$T/uring.out")"
 sel=".direction==\"out\" and .dpt==$PORT_URING4 and .pid==$UPID"
-wait_records 1 "$sel" 10 || fail "no record for 4 io_uring connects under dedup"
-sleep 0.5
-n=$(count_records "$sel")
-[ "$n" = 1 ] || fail "$n records for 4 io_uring connects within the dedup window, expected 1"
+exactly_one "dedup: 4 io_uring connects within the window" "$sel"
 ok "dedup: 4 io_uring connects of one process -> 1 record"
 for _ in 1 2 3; do
 	curl -s -o /dev/null "http://127.0.0.1:$PORT_CURL/" &
 	CPID=$!
 	wait $CPID || fail "curl failed"
 	sel=".direction==\"out\" and .dpt==$PORT_CURL and .pid==$CPID"
-	wait_records 1 "$sel" 10 || fail "no outbound record for curl under dedup"
-	sleep 0.3
-	n=$(count_records "$sel")
-	[ "$n" = 1 ] || fail "$n records for one curl under dedup, expected 1"
+	exactly_one "dedup: one curl connect" "$sel"
 done
 ok "dedup: plain connects still one record each"
 stop_aegis || fail "aegis exited with an error"

@@ -30,6 +30,7 @@ has() {
 URING=$(dirname "$BIN")/../tests/uring-connect
 [ -x "$URING" ] || fail "$URING not built"
 URING=$(readlink -f "$URING")
+# shellcheck disable=SC2034 # restored by smoke-lib.sh on exit
 TFO_OLD=$(sysctl -n net.ipv4.tcp_fastopen)
 sysctl -qw net.ipv4.tcp_fastopen=3 || fail "cannot enable TCP Fast Open"
 
