@@ -7,16 +7,19 @@
 # so the ratios hold on a noisy machine. Loopback only, bounded in time.
 #
 #   tests/bench/run.sh [--pairs N] [--seconds S] [--mode tcp|udp|exec]
-#                      [--tools default,large,nodedup,bpftrace,auditd]
+#                      [--tools default,bare,large,nodedup,bpftrace,auditd]
 #                      [--clients N] [--port P] [--smoke]
 #
 # Tools: default = aegis on the shipped config (log only); large = 2,000
 # [[app]] entries, 50,000 CIDRs, block rules active; nodedup = the default
 # config with kernel_dedup = 0 (every connection becomes a ring-buffer record:
-# the event-loss test); bpftrace = a bpftrace snitch script; auditd = an
-# auditd `-S connect` rule. Run as root; AEGIS_BUILDDIR (default: build/).
+# the event-loss test); bare = the reference point: a minimal libbpf program
+# pushing one ring-buffer record per sys_enter_connect with batched wakeups
+# (no attribution, policy, accepts or dedup), the level aegis's default config
+# should cost; bpftrace = a bpftrace snitch script; auditd = an auditd
+# `-S connect` rule. Run as root; AEGIS_BUILDDIR (default: build/).
 # Prints a table (see the legend printed under it). Nothing here is a
-# pass/fail timing test; --smoke (CI) runs one 1 s pair of default and large
+# pass/fail timing test; --smoke (CI) runs one 1 s pair of default, bare and large
 # and fails only if something does not run or its counters are unreadable.
 set -euo pipefail
 
@@ -25,10 +28,11 @@ BUILD=${AEGIS_BUILDDIR:-$SRC/build}
 AEGIS=${AEGIS_BIN:-$BUILD/src/aegis}
 LOADGEN=$BUILD/tests/bench/loadgen
 MATCHBENCH=$BUILD/tests/bench/match-bench
+BARE=$BUILD/tests/bench/bare
 PAIRS=6
 SECONDS_PER_RUN=5
 MODE=tcp
-TOOLS=default,large,nodedup,bpftrace,auditd
+TOOLS=default,bare,large,nodedup,bpftrace,auditd
 CLIENTS=2
 PORT=26100
 SMOKE=0
@@ -41,8 +45,8 @@ while [ $# -gt 0 ]; do
 	--tools) TOOLS=$2; shift 2 ;;
 	--clients) CLIENTS=$2; shift 2 ;;
 	--port) PORT=$2; shift 2 ;;
-	--smoke) SMOKE=1; PAIRS=1; SECONDS_PER_RUN=1; TOOLS=default,large; shift ;;
-	-h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+	--smoke) SMOKE=1; PAIRS=1; SECONDS_PER_RUN=1; TOOLS=default,bare,large; shift ;;
+	-h|--help) sed -n '2,23p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -162,6 +166,12 @@ start_tool() {
 	ST_RSS_IDLE=- ST_RSS_LOAD=- ST_RSS_PEAK=- ST_START_MS=-
 	case $TOOL in
 	default|large|nodedup) start_aegis "$(config_of "$TOOL")" ;;
+	bare)
+		rm -f "$W/bare.err"
+		"$BARE" 2>"$W/bare.err" &
+		TOOL_PID=$!
+		wait_log "$W/bare.err" "bare ready" 1 30 || { log "bare failed: $(tail -3 "$W/bare.err")"; return 1; }
+		;;
 	bpftrace)
 		# What the original bpftrace-based snitch does: tracepoints on
 		# connect/accept, printing pid, comm and destination.
@@ -254,6 +264,15 @@ stop_tool() {
 			$(grep -o "aegis folds pending at exit.*" "$W/aegis.err" | grep -o " $L_PID=[0-9]*" | awk -F= '{s += $2} END {print s + 0}')))
 		# records lost between kernel and output (consumed < submitted, lines not written)
 		ST_USER_LOST=$(( ${ST_EVENTS:-0} - ${ST_RECORDS:-0} + $(counter output_dropped || echo 0) ))
+		;;
+	bare)
+		kill -TERM $TOOL_PID
+		wait $TOOL_PID || rc=$?
+		ST_RECORDS=$(grep -o 'bare counters: records=[0-9]*' "$W/bare.err" | cut -d= -f2)
+		ST_DROPS=$(grep -o 'bare counters: .* drops=[0-9]*' "$W/bare.err" | grep -o '[0-9]*$')
+		[ -n "$ST_RECORDS" ] && [ -n "$ST_DROPS" ] || { log "no counters line from bare: $(tail -3 "$W/bare.err")"; rc=1; }
+		# every connect() on the host (loadgen's own are nearly all of them); no accepts
+		ST_CONN_RECORDS=$ST_RECORDS ST_EVENTS=$ST_RECORDS ST_DEDUP=0 ST_USER_LOST=0
 		;;
 	bpftrace)
 		kill -INT $TOOL_PID
@@ -448,7 +467,7 @@ for tool in "${tool_list[@]}"; do
 	if [ "$tool" = default ] || [ "$tool" = large ] || [ "$tool" = nodedup ]; then
 		echo "$tool: made-recorded=$missing over $PAIRS runs (0 = every event accounted for; ±1 is a connection in flight when the load stopped)" >>"$W/notes"
 	fi
-	case $tool in default | large | nodedup | bpftrace) [ $SMOKE = 1 ] || bpf_cost "$tool" || log "$tool: no BPF run time" ;; esac
+	case $tool in default | bare | large | nodedup | bpftrace) [ $SMOKE = 1 ] || bpf_cost "$tool" || log "$tool: no BPF run time" ;; esac
 done
 
 echo
@@ -466,7 +485,8 @@ cat <<'EOF'
            "suppressed" or pending at exit)
   lost     aegis: records submitted in the kernel but not consumed or not written; drops =
            ring-buffer reservations that failed (both must be 0)
-           bpftrace sees connect+accept, auditd (-S connect) connects only, neither sees UDP sendto
+           bpftrace sees connect+accept; bare and auditd (-S connect) connects only (bare: every
+           connect() on the host); none of them sees UDP sendto
   ms/1kev  tool (daemon) CPU during the load per 1,000 records it consumed; us/conn = the
            same CPU per operation; rss_idl/rss_ld/rss_pk = RSS idle, after the load, peak (KiB)
 EOF
