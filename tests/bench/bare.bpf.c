@@ -42,7 +42,7 @@ int bare_connect(struct trace_event_raw_sys_enter *ctx)
 	if (bpf_probe_read_user(r->addr, sizeof(r->addr), (void *)ctx->args[1]) < 0)
 		__builtin_memset(r->addr, 0, sizeof(r->addr));
 	flags = bpf_ringbuf_query(&rb, BPF_RB_AVAIL_DATA) >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP :
-									   BPF_RB_NO_WAKEUP;
+									    BPF_RB_NO_WAKEUP;
 	bpf_ringbuf_submit(r, flags);
 	return 0;
 }
