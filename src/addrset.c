@@ -336,7 +336,8 @@ static int grow(void **p, size_t *cap, size_t n, size_t elem)
 
 	if (n < *cap)
 		return 0;
-	c = *cap ? *cap * 2 : 16;
+	/* from 2: most sets hold one or two entries (shrink() returns the rest) */
+	c = *cap ? *cap * 2 : 2;
 	q = reallocarray(*p, c, elem);
 	if (!q)
 		return -ENOMEM;
@@ -414,10 +415,36 @@ static void merge6(struct addr_interval6 *v, size_t *n)
 	*n = j + 1;
 }
 
+/*
+ * Gives back what grow() reserved beyond n: a policy holds one set per
+ * (app, port range), most with one or two entries (2,000 apps with a dozen
+ * remotes each kept 3 MiB of empty slots).
+ */
+static void shrink(void **p, size_t *cap, size_t n, size_t elem)
+{
+	void *q;
+
+	if (n == *cap)
+		return;
+	if (!n) {
+		free(*p);
+		*p = NULL;
+		*cap = 0;
+		return;
+	}
+	q = reallocarray(*p, n, elem);
+	if (q) { /* else keep the larger block */
+		*p = q;
+		*cap = n;
+	}
+}
+
 void addrset_finalize(struct addrset *s)
 {
 	merge4(s->v4, &s->n4);
 	merge6(s->v6, &s->n6);
+	shrink((void **)&s->v4, &s->cap4, s->n4, sizeof(*s->v4));
+	shrink((void **)&s->v6, &s->cap6, s->n6, sizeof(*s->v6));
 	s->sorted = true;
 }
 
