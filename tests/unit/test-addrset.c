@@ -201,6 +201,39 @@ TEST(addrset_merge_and_dump)
 	addrset_done(&cp);
 }
 
+/* finalize gives back unused slots; adding after finalize still works */
+TEST(addrset_finalize_shrinks)
+{
+	struct addrset s = {};
+	struct cidr c;
+
+	const char *in[] = { "10.0.0.0/9", "10.128.0.0/9", "10.1.2.3" };
+	for (size_t i = 0; i < ARRAY_SIZE(in); i++) {
+		ASSERT_OK(cidr_parse(in[i], &c, NULL));
+		ASSERT_OK(addrset_add(&s, &c));
+	}
+	ASSERT_TRUE(s.cap4 > 3);
+	addrset_finalize(&s);
+	/* merged into 10.0.0.0/8: one slot kept, no v6 storage */
+	ASSERT_EQ(s.n4, 1);
+	ASSERT_EQ(s.cap4, 1);
+	ASSERT_TRUE(s.v6 == NULL && s.cap6 == 0);
+	ASSERT_TRUE(set_has(&s, "10.200.0.1"));
+
+	ASSERT_OK(cidr_parse("192.0.2.0/24", &c, NULL));
+	ASSERT_OK(addrset_add(&s, &c));
+	ASSERT_OK(cidr_parse("2001:db8::/32", &c, NULL));
+	ASSERT_OK(addrset_add(&s, &c));
+	addrset_finalize(&s);
+	ASSERT_EQ(s.cap4, 2);
+	ASSERT_EQ(s.cap6, 1);
+	ASSERT_TRUE(set_has(&s, "10.1.1.1"));
+	ASSERT_TRUE(set_has(&s, "192.0.2.77"));
+	ASSERT_TRUE(set_has(&s, "2001:db8::1"));
+	ASSERT_FALSE(set_has(&s, "192.0.3.1"));
+	addrset_done(&s);
+}
+
 TEST(addrset_full_ranges)
 {
 	struct addrset s = {};
