@@ -45,7 +45,8 @@
  *              "loaded_at":"<time>"},
  *    "enforcement":{"rules":N, "pinned":false},
  *    "counters":{"events":N, "suppressed":N, "kernel_dropped":N,
- *                "notify_queue":N, "scripts_running":N, ...}}
+ *                "notify_queue":N, "scripts_running":N, "cmdline_regex_failed":N,
+ *                ...}}
  */
 #pragma once
 

@@ -16,6 +16,7 @@
 #include "macro.h"
 #include "manager-control.h"
 #include "manager.h"
+#include "policy.h"
 
 static void status_sources(const struct manager *m, struct json_writer *w)
 {
@@ -157,6 +158,7 @@ static void status_counters(const struct manager *m, const struct manager_status
 	json_kv_uint(w, "scripts_run", a.scripts_run);
 	json_kv_uint(w, "scripts_dropped", a.scripts_dropped);
 	json_kv_uint(w, "output_dropped", m->stats.output_dropped);
+	json_kv_uint(w, "cmdline_regex_failed", policy_regex_errors());
 	json_end_object(w);
 }
 

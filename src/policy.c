@@ -16,6 +16,7 @@
 #include <linux/types.h>
 #include <netinet/in.h>
 #include <pcre2.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,6 +29,7 @@
 #include "aegis.h"
 #include "detent.h"
 #include "hostaddr.h"
+#include "log.h"
 #include "macro.h"
 #include "policy.h"
 
@@ -1003,6 +1005,33 @@ static bool str_eq(const char *s, const char *b, size_t blen)
 	return strlen(s) == blen && memcmp(s, b, blen) == 0;
 }
 
+static atomic_uint_fast64_t regex_errors;
+
+uint64_t policy_regex_errors(void)
+{
+	return atomic_load(&regex_errors);
+}
+
+/*
+ * A cmdline match that could not finish (PCRE2's match, depth or heap limit:
+ * a pattern that backtracks badly on a crafted command line). It counts as
+ * no match; it is counted, and logged at the 1st, 2nd, 4th, 8th... failure
+ * so that a process provoking it cannot flood the log.
+ */
+static void regex_failed(const struct rules *ru, size_t len, int err)
+{
+	uint64_t n = atomic_fetch_add(&regex_errors, 1) + 1;
+	PCRE2_UCHAR msg[128];
+
+	if (n & (n - 1))
+		return;
+	if (pcre2_get_error_message(err, msg, sizeof(msg)) < 0)
+		snprintf((char *)msg, sizeof(msg), "error %d", err);
+	log_warning("App %s: cmdline pattern failed on a %zu-byte command line (%s): "
+		    "counted as no match (failures so far: %" PRIu64 ")",
+		    ru->name, len, (const char *)msg, n);
+}
+
 static bool exe_matches(const struct rules *ru, const struct exe_view *v)
 {
 	if (str_eq(ru->app->exe, v->base, v->base_len))
@@ -1031,9 +1060,15 @@ static bool rules_match(const struct policy *p, const struct rules *ru,
 	}
 	if (ru->re) {
 		const char *cl = proc->cmdline ? proc->cmdline : "";
+		size_t len = strlen(cl);
+		int r = pcre2_match(ru->re, (PCRE2_SPTR)cl, len, 0, 0, p->md, NULL);
 
-		if (pcre2_match(ru->re, (PCRE2_SPTR)cl, strlen(cl), 0, 0, p->md, NULL) < 0)
+		if (r == PCRE2_ERROR_NOMATCH)
 			return false;
+		if (r < 0) {
+			regex_failed(ru, len, r);
+			return false;
+		}
 	}
 	return true;
 }

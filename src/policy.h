@@ -137,6 +137,11 @@ const struct config *policy_config(const struct policy *p);
 
 /* Unique per policy object (never 0): validates proc_info->app caches. */
 uint64_t policy_generation(const struct policy *p);
+/*
+ * Cmdline matches that failed (PCRE2 limits) since start: each counted as no
+ * match, logged at powers of two.
+ */
+uint64_t policy_regex_errors(void);
 
 /* The most specific matching app, or NULL (unconfigured). Does not use or fill proc->app. */
 const struct app *policy_match_app(const struct policy *p, const struct proc_info *proc);

@@ -211,6 +211,32 @@ TEST(exe_path_cmdline_specificity)
 	cfg_free(c);
 }
 
+/* A cmdline match that hits PCRE2's limits counts as no match, and is counted. */
+TEST(cmdline_regex_failure_counted)
+{
+	struct config *c = cfg_new();
+	struct proc_info pi = proc_make("/usr/bin/python3", "aaaa");
+	char crafted[128];
+	struct policy *p;
+	struct app *a;
+	uint64_t n0;
+
+	a = app_add(c, NULL, NULL, "^(a|aa)+$"); /* backtracks exponentially before a 'b' */
+	p = pol(c);
+	ASSERT_TRUE(policy_match_app(p, &pi) == a);
+	n0 = policy_regex_errors();
+	memset(crafted, 'a', 100);
+	strcpy(crafted + 100, "b");
+	pi.cmdline = crafted;
+	ASSERT_NULL(policy_match_app(p, &pi));
+	ASSERT_TRUE(policy_regex_errors() == n0 + 1);
+	pi.cmdline = (char *)"aaab";
+	ASSERT_NULL(policy_match_app(p, &pi)); /* a plain no match is not a failure */
+	ASSERT_TRUE(policy_regex_errors() == n0 + 1);
+	policy_free(p);
+	cfg_free(c);
+}
+
 TEST(all_matchers_must_match)
 {
 	struct config *c = cfg_new();
