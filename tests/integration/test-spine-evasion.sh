@@ -50,6 +50,34 @@ exactly_one() {
 	[ "$n" = 1 ] || fail "$what: $n records, expected 1: $(records "$csel")"
 }
 
+# one_record WHAT SEL TEST [JQ_ARGS...]: exactly one record matches SEL, and it
+# passes the jq TEST (JQ_ARGS: --arg NAME VALUE ... for it)
+one_record() {
+	local what=$1 sel=$2 test=$3
+	shift 3
+	exactly_one "$what" "$sel"
+	records "$sel" | jq -e "$@" "$test" >/dev/null || fail "$what: wrong record: $(records "$sel")"
+}
+
+# check_race WHAT N SEL [RACE_ARGS...]: race-connect makes N connects (or
+# datagrams) while a thread flips the port and prints the ports the kernel
+# used; the records (SEL and its pid) must name them, in order
+check_race() {
+	local what=$1 n=$2 sel=$3 rpid p
+	shift 3
+	"$RACE" "$@" $PORT_RACE_A $PORT_RACE_B "$n" >"$T/race.out" 2>"$T/race.err" &
+	rpid=$!
+	wait $rpid || fail "race-connect $* failed: $(cat "$T/race.err")"
+	sel="$sel and .pid==$rpid"
+	wait_records "$n" "$sel" 20 || fail "$(count_records "$sel") of $n racing $what recorded"
+	records "$sel" | jq -r .dpt >"$T/race.rec"
+	for p in $PORT_RACE_A $PORT_RACE_B; do
+		grep -qx "$p" "$T/race.out" || fail "the flipping thread never won: no $what to $p (rerun)"
+	done
+	cmp -s "$T/race.out" "$T/race.rec" ||
+		fail "records name other ports than the $what went to: $(diff "$T/race.out" "$T/race.rec" | grep -c '^<') of $n"
+}
+
 # expect_indirect MODE: the daemon reports connects outside connect(2) this way
 expect_indirect() {
 	grep -q "attach modes: .* connect-indirect=$1\$" "$T/aegis.err" ||
@@ -70,11 +98,10 @@ check_uring() {
 	upid=$!
 	wait $upid || fail "io_uring connect to $addr:$port failed: $(cat "$T/uring.out")"
 	sel=".direction==\"out\" and .proto==\"tcp\" and .dpt==$port and .pid==$upid"
-	exactly_one "$INDIRECT: io_uring connect to $addr:$port (pid $upid)" "$sel"
-	records "$sel" | jq -e --arg exe "$URING" --arg addr "$addr" --arg src "$src" '
+	one_record "$INDIRECT: io_uring connect to $addr:$port (pid $upid)" "$sel" '
 		.exe == $exe and .dst == $addr and .src == $src and .spt == 0
 		and .comm == "uring-connect" and .result == ""' \
-		>/dev/null || fail "$INDIRECT: wrong record for the io_uring connect: $(records "$sel")"
+		--arg exe "$URING" --arg addr "$addr" --arg src "$src"
 	# only the readiness checks of http_server (curl) connected there before
 	n=$(count_records ".direction==\"out\" and .dpt==$port and .comm != \"curl\"")
 	[ "$n" = 1 ] || fail "$INDIRECT: $n outbound records to port $port, expected 1: $(records ".dpt==$port")"
@@ -114,9 +141,8 @@ check_plain() {
 	cpid=$!
 	wait $cpid || fail "curl failed"
 	sel=".direction==\"out\" and .dpt==$PORT_CURL and .pid==$cpid"
-	exactly_one "$INDIRECT: one curl connect" "$sel"
-	records "$sel" | jq -e '.result == "0" or .result == "EINPROGRESS"' >/dev/null ||
-		fail "$INDIRECT: the curl record lost its result: $(records "$sel")"
+	one_record "$INDIRECT: one curl connect, with its result" "$sel" \
+		'.result == "0" or .result == "EINPROGRESS"'
 	ok "$INDIRECT: plain connect(): one record with its result"
 }
 
@@ -127,9 +153,8 @@ check_uring_udp() {
 	upid=$!
 	wait $upid || fail "io_uring UDP connect failed: $(cat "$T/uring.out")"
 	sel=".direction==\"out\" and .proto==\"udp\" and .dpt==$PORT_UDP and .pid==$upid"
-	exactly_one "$INDIRECT: io_uring UDP connect (pid $upid)" "$sel"
-	records "$sel" | jq -e '.dst == "127.0.0.1" and .result == ""' >/dev/null ||
-		fail "$INDIRECT: wrong record for the io_uring UDP connect: $(records "$sel")"
+	one_record "$INDIRECT: io_uring UDP connect (pid $upid)" "$sel" \
+		'.dst == "127.0.0.1" and .result == ""'
 	ok "$INDIRECT: io_uring UDP connect: one record"
 }
 
@@ -142,9 +167,8 @@ check_uring_send() {
 	upid=$!
 	wait $upid || fail "io_uring UDP sendmsg failed: $(cat "$T/uring.out")"
 	sel=".direction==\"out\" and .proto==\"udp\" and .dpt==$PORT_UDP and .pid==$upid"
-	exactly_one "udp-send=$SEND_MODE: io_uring UDP send (pid $upid)" "$sel"
-	records "$sel" | jq -e '.dst == "127.0.0.1" and .spt > 0 and .result == ""' >/dev/null ||
-		fail "wrong record for the io_uring UDP send: $(records "$sel")"
+	one_record "udp-send=$SEND_MODE: io_uring UDP send (pid $upid)" "$sel" \
+		'.dst == "127.0.0.1" and .spt > 0 and .result == ""'
 	ok "udp-send=$SEND_MODE: io_uring UDP sendmsg: one record"
 }
 
@@ -212,30 +236,10 @@ default_actions = ["log"]
 unconfigured_actions = ["log"]
 EOF
 start_aegis
-"$RACE" $PORT_RACE_A $PORT_RACE_B 3000 >"$T/race.out" 2>"$T/race.err" &
-RPID=$!
-wait $RPID || fail "race-connect failed: $(cat "$T/race.err")"
-sel=".direction==\"out\" and .pid==$RPID"
-wait_records 3000 "$sel" 20 || fail "$(count_records "$sel") of 3000 racing connects recorded"
-records "$sel" | jq -r .dpt >"$T/race.rec"
-for p in $PORT_RACE_A $PORT_RACE_B; do
-	grep -qx "$p" "$T/race.out" || fail "the flipping thread never won: no connect to $p (rerun)"
-done
-cmp -s "$T/race.out" "$T/race.rec" ||
-	fail "records name other ports than the connects went to: $(diff "$T/race.out" "$T/race.rec" | grep -c '^<') of 3000"
+check_race connects 3000 '.direction=="out"'
 ok "racing sockaddr: 3000 connects, $(grep -cx $PORT_RACE_A "$T/race.out") to $PORT_RACE_A and $(grep -cx $PORT_RACE_B "$T/race.out") to $PORT_RACE_B, every record names the port connected to"
 # the same for UDP: 2000 sendto()s, a new socket each, the receiver tells the port
-"$RACE" -u $PORT_RACE_A $PORT_RACE_B 2000 >"$T/race.out" 2>"$T/race.err" &
-RPID=$!
-wait $RPID || fail "race-connect -u failed: $(cat "$T/race.err")"
-sel=".direction==\"out\" and .proto==\"udp\" and .pid==$RPID"
-wait_records 2000 "$sel" 20 || fail "$(count_records "$sel") of 2000 racing datagrams recorded"
-records "$sel" | jq -r .dpt >"$T/race.rec"
-for p in $PORT_RACE_A $PORT_RACE_B; do
-	grep -qx "$p" "$T/race.out" || fail "the flipping thread never won: no datagram to $p (rerun)"
-done
-cmp -s "$T/race.out" "$T/race.rec" ||
-	fail "UDP records name other ports than the datagrams went to: $(diff "$T/race.out" "$T/race.rec" | grep -c '^<') of 2000"
+check_race datagrams 2000 '.direction=="out" and .proto=="udp"' -u
 ok "racing sockaddr: 2000 datagrams, every record names the port sent to"
 stop_aegis || fail "aegis exited with an error"
 
